@@ -1,0 +1,143 @@
+//! Builds every backend from the settings and wires them together: the one place that chooses
+//! concrete implementations.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::embed::{EmbedError, Embedder, FastEmbedder};
+use crate::index::{EdgeIndex, IndexError, VectorIndex};
+use crate::ingest::Ingestor;
+use crate::llm::{Generator, LlamaGenerator, LlmError};
+use crate::rag::prompt::{PromptError, Prompts};
+use crate::rag::Rag;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("data dir {0} is in use by another regula process (is `regula serve` running?). Stop it, or send this command through it with --server http://ADDR")]
+    DataDirInUse(PathBuf),
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+}
+
+/// Which parts a command needs: `search` and `ingest` do not load the generation model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    Retrieval,
+    Full,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub store: Store,
+    pub index: Arc<dyn VectorIndex>,
+    pub embedder: Arc<dyn Embedder>,
+    pub generator: Option<Arc<dyn Generator>>,
+    pub rag: Rag,
+    pub ingestor: Ingestor,
+    /// Held for the process's lifetime: one process owns a data dir.
+    _lock: File,
+}
+
+impl App {
+    pub async fn build(settings: Settings, parts: Parts) -> Result<Arc<Self>, AppError> {
+        let data_dir = settings.data_dir.clone();
+        let io = |source| AppError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&data_dir).map_err(io)?;
+        let lock = File::create(data_dir.join("regula.lock")).map_err(io)?;
+        if lock.try_lock().is_err() {
+            return Err(AppError::DataDirInUse(data_dir));
+        }
+
+        let prompts = Prompts::load(&settings.prompts_dir)?;
+        let store = Store::open_sqlite(&data_dir.join("regula.db")).await?;
+        let embedder: Arc<dyn Embedder> = {
+            let (dir, lib, s) = (
+                settings.embedding_dir(),
+                settings.onnxruntime_path(),
+                settings.embed.clone(),
+            );
+            Arc::new(
+                tokio::task::spawn_blocking(move || FastEmbedder::load(&dir, &lib, &s))
+                    .await
+                    .map_err(|e| EmbedError::Failed(e.to_string()))??,
+            )
+        };
+        let index: Arc<dyn VectorIndex> = {
+            let (dir, model, dim) = (
+                data_dir.join("index"),
+                embedder.model_id().to_string(),
+                embedder.dimension(),
+            );
+            Arc::new(
+                tokio::task::spawn_blocking(move || EdgeIndex::open(&dir, &model, dim))
+                    .await
+                    .map_err(|e| IndexError::Engine(e.to_string()))??,
+            )
+        };
+        // A crash mid-ingest leaves an `indexing` version and invisible points: clear both.
+        if store.fail_interrupted_versions().await? > 0 {
+            let index = index.clone();
+            tokio::task::spawn_blocking(move || index.purge_inactive())
+                .await
+                .map_err(|e| IndexError::Engine(e.to_string()))??;
+        }
+        let generator: Option<Arc<dyn Generator>> = match parts {
+            Parts::Retrieval => None,
+            Parts::Full => {
+                let (path, llm) = (settings.llm_path(), settings.llm.clone());
+                Some(Arc::new(
+                    tokio::task::spawn_blocking(move || LlamaGenerator::start(&path, &llm))
+                        .await
+                        .map_err(|e| LlmError::Load(e.to_string()))??,
+                ))
+            }
+        };
+        let rag = Rag::new(
+            embedder.clone(),
+            index.clone(),
+            generator.clone(),
+            prompts,
+            settings.retrieval.clone(),
+            settings.llm.clone(),
+            settings.http.max_question_bytes,
+        );
+        let ingestor = Ingestor {
+            store: store.clone(),
+            index: index.clone(),
+            embedder: embedder.clone(),
+            originals_dir: data_dir.join("originals"),
+            max_tokens: settings.chunking.max_tokens,
+            max_file_bytes: settings.ingest.max_file_bytes,
+            max_pages: settings.ingest.max_pages,
+        };
+        Ok(Arc::new(Self {
+            settings,
+            store,
+            index,
+            embedder,
+            generator,
+            rag,
+            ingestor,
+            _lock: lock,
+        }))
+    }
+}

@@ -1,0 +1,269 @@
+//! The `regula` command line: `serve`, `ingest`, `ask`, `search`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::app::{App, Parts};
+use crate::config::Settings;
+use crate::index::SearchMode;
+use crate::rag::{Answer, AskRequest, SearchResult};
+
+#[derive(Debug, Parser)]
+#[command(name = "regula", version, about = "Answers questions about internal regulations, citing them")]
+pub struct Cli {
+    /// TOML settings file (defaults, then this file, then REGULA__SECTION__KEY variables).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, vector index, stored originals).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API on http.addr (REGULA__HTTP__ADDR).
+    Serve,
+    /// Ingest files or folders (recursively).
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Groups that may read these documents (comma-separated); default `everyone`.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+    /// Ask a question; the answer cites the passages it comes from.
+    Ask {
+        question: String,
+        /// Send the question to a running server instead of opening the data dir.
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Search passages.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 8)]
+        top_k: usize,
+        #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+        mode: ModeArg,
+        #[arg(long)]
+        server: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    Hybrid,
+    Dense,
+    Sparse,
+}
+
+impl From<ModeArg> for SearchMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Hybrid => SearchMode::Hybrid,
+            ModeArg::Dense => SearchMode::Dense,
+            ModeArg::Sparse => SearchMode::Sparse,
+        }
+    }
+}
+
+pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data_dir {
+        settings.data_dir = dir.clone();
+    }
+    Ok(settings)
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Ingest { ref paths, ref groups } => ingest(settings, paths, groups, cli.json).await,
+        Command::Ask {
+            ref question,
+            ref server,
+        } => {
+            let answer: Answer = match server {
+                Some(url) => remote(url, "/api/v1/ask", json!({ "question": question })).await?,
+                None => {
+                    let app = App::build(settings, Parts::Full).await?;
+                    app.rag
+                        .ask(
+                            AskRequest {
+                                question: question.clone(),
+                                groups: None,
+                            },
+                            None,
+                        )
+                        .await?
+                }
+            };
+            print_answer(&answer, cli.json)
+        }
+        Command::Search {
+            ref query,
+            top_k,
+            mode,
+            ref server,
+        } => {
+            let results: Vec<SearchResult> = match server {
+                Some(url) => {
+                    let v: serde_json::Value = remote(
+                        url,
+                        "/api/v1/search",
+                        json!({ "query": query, "top_k": top_k, "mode": SearchMode::from(mode) }),
+                    )
+                    .await?;
+                    serde_json::from_value(v["results"].clone()).context("server response")?
+                }
+                None => {
+                    let app = App::build(settings, Parts::Retrieval).await?;
+                    app.rag.search(query, None, top_k, mode.into()).await?
+                }
+            };
+            print_results(&results, cli.json)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let addr = settings.http.addr;
+    let app = App::build(settings, Parts::Full).await?;
+    let server = crate::http::Server::bind(app, addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(addr = %server.addr, "regula is serving");
+    eprintln!("Regula is serving on http://{}", server.addr);
+    server.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn ingest(settings: Settings, paths: &[PathBuf], groups: &[String], json_out: bool) -> anyhow::Result<()> {
+    let files = crate::ingest::Ingestor::collect_files(paths)?;
+    if files.is_empty() {
+        bail!("no files found under {paths:?}");
+    }
+    let app = App::build(settings, Parts::Retrieval).await?;
+    let bar = if json_out {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    };
+    let started = std::time::Instant::now();
+    let (mut indexed, mut unchanged, mut failed, mut chunks) = (0, 0, 0, 0);
+    let mut reports = Vec::new();
+    for (path, source) in &files {
+        bar.set_message(source.clone());
+        let result = match std::fs::read(path) {
+            Ok(bytes) => {
+                let b = bar.clone();
+                let progress: crate::ingest::Progress = Arc::new(move |done, total| {
+                    b.set_message(format!("embedded {done}/{total}"));
+                });
+                app.ingestor
+                    .ingest_bytes(source, bytes, groups.to_vec(), Some(progress))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("cannot read: {e}")),
+        };
+        match result {
+            Ok(r) => {
+                if r.outcome == "unchanged" {
+                    unchanged += 1;
+                } else {
+                    indexed += 1;
+                    chunks += r.chunks;
+                }
+                reports.push(json!({"source": source, "ok": true, "report": r}));
+            }
+            Err(e) => {
+                failed += 1;
+                bar.println(format!("failed: {source}: {e}"));
+                reports.push(json!({"source": source, "ok": false, "error": e}));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let index = app.index.clone();
+    tokio::task::spawn_blocking(move || index.optimize()).await??;
+    let seconds = started.elapsed().as_secs_f64();
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "indexed": indexed, "unchanged": unchanged, "failed": failed,
+                "chunks": chunks, "seconds": seconds, "files": reports,
+            }))?
+        );
+    } else {
+        println!(
+            "{indexed} indexed ({chunks} chunks), {unchanged} unchanged, {failed} failed in {seconds:.1}s"
+        );
+    }
+    Ok(())
+}
+
+async fn remote<T: serde::de::DeserializeOwned>(
+    base: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<T> {
+    let url = format!("{}{}", base.trim_end_matches('/'), path);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let value: serde_json::Value = response.json().await.context("server response is not JSON")?;
+    if !status.is_success() {
+        bail!("{status}: {}", value["error"]["message"].as_str().unwrap_or("error"));
+    }
+    Ok(serde_json::from_value(value)?)
+}
+
+fn print_answer(answer: &Answer, json_out: bool) -> anyhow::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(answer)?);
+        return Ok(());
+    }
+    println!("{}", answer.answer);
+    if !answer.citations.is_empty() {
+        println!();
+        for c in &answer.citations {
+            let page = c.page.map(|p| format!(", p. {p}")).unwrap_or_default();
+            println!("[{}] {} — {}{} ({})", c.n, c.title, c.section, page, c.source);
+        }
+    }
+    Ok(())
+}
+
+fn print_results(results: &[SearchResult], json_out: bool) -> anyhow::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({ "results": results }))?);
+        return Ok(());
+    }
+    for (i, r) in results.iter().enumerate() {
+        let snippet: String = r.text.chars().take(160).collect();
+        println!("{:>2}. {:.4}  {}  [{}]\n    {}", i + 1, r.score, r.source, r.section, snippet.replace('\n', " "));
+    }
+    Ok(())
+}

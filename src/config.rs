@@ -1,0 +1,323 @@
+//! Settings: built-in defaults, then an optional TOML file, then `REGULA__SECTION__KEY` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// Where the database, the vector index and stored originals live.
+    pub data_dir: PathBuf,
+    pub http: HttpSettings,
+    pub models: ModelSettings,
+    pub llm: LlmSettings,
+    pub embed: EmbedSettings,
+    pub retrieval: RetrievalSettings,
+    pub chunking: ChunkSettings,
+    pub ingest: IngestSettings,
+    /// Folder of prompt templates, read at start so they can be edited without a rebuild.
+    pub prompts_dir: PathBuf,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct HttpSettings {
+    pub addr: SocketAddr,
+    /// Largest accepted question, in bytes.
+    pub max_question_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Base folder for the relative paths below (filled by `scripts/fetch-models.sh`).
+    pub dir: PathBuf,
+    /// GGUF generation model.
+    pub llm: PathBuf,
+    /// Folder with `model.onnx`, `tokenizer.json`, `config.json`, `special_tokens_map.json`,
+    /// `tokenizer_config.json`.
+    pub embedding: PathBuf,
+    /// ONNX Runtime shared library, loaded at run time.
+    pub onnxruntime: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LlmSettings {
+    pub n_ctx: u32,
+    pub n_batch: u32,
+    /// Threads for llama.cpp; 0 means "all cores".
+    pub threads: i32,
+    pub n_gpu_layers: u32,
+    pub flash_attention: bool,
+    /// Sequences decoded together in one context.
+    pub parallel: u32,
+    /// Requests waiting for a free sequence before the API answers 503.
+    pub queue_capacity: usize,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub timeout_secs: u64,
+    /// Whether the configured model writes good Korean. When false, Korean questions are
+    /// answered extractively (quoted passages with a Korean introduction from prompts/).
+    pub korean_capable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EmbedSettings {
+    pub batch_size: usize,
+    /// ONNX Runtime intra-op threads; 0 means "all cores".
+    pub threads: usize,
+    pub max_length: usize,
+    /// Identifies the model that built the index; vectors of two models are never mixed.
+    pub model_id: String,
+    pub dimension: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RetrievalSettings {
+    pub top_k: usize,
+    /// Candidates each side (dense, sparse) passes to fusion.
+    pub prefetch: usize,
+    pub rrf_k: usize,
+    pub dense_weight: f32,
+    pub sparse_weight: f32,
+    /// Passages given to the model.
+    pub context_passages: usize,
+    /// Confidence gate: an English question is answered when the best passage's cosine similarity
+    /// reaches this value ...
+    pub gate_min_dense: f32,
+    /// ... or when the best passage covers this share of the question's terms while its cosine is
+    /// at least `gate_min_dense_with_terms`.
+    pub gate_min_coverage: f32,
+    pub gate_min_dense_with_terms: f32,
+    /// Questions mostly in Hangul are gated on term coverage only (the default embedding model is
+    /// English-only, so its Korean similarities carry no signal).
+    pub gate_min_coverage_korean: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ChunkSettings {
+    /// Target size of a chunk in (approximate) model tokens.
+    pub max_tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct IngestSettings {
+    pub max_file_bytes: u64,
+    pub max_pages: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `tracing` filter, e.g. `info` or `regula=debug`.
+    pub level: String,
+    pub json: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            http: HttpSettings::default(),
+            models: ModelSettings::default(),
+            llm: LlmSettings::default(),
+            embed: EmbedSettings::default(),
+            retrieval: RetrievalSettings::default(),
+            chunking: ChunkSettings::default(),
+            ingest: IngestSettings::default(),
+            prompts_dir: PathBuf::from("prompts"),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_question_bytes: 4096,
+        }
+    }
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("models"),
+            llm: PathBuf::from("SmolLM2-135M-Instruct.Q4_1.gguf"),
+            embedding: PathBuf::from("minilm"),
+            onnxruntime: PathBuf::from("libonnxruntime.so.1.24.4"),
+        }
+    }
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            n_ctx: 8192,
+            n_batch: 512,
+            threads: 0,
+            n_gpu_layers: 0,
+            flash_attention: false,
+            parallel: 4,
+            queue_capacity: 32,
+            max_tokens: 200,
+            temperature: 0.0,
+            timeout_secs: 120,
+            korean_capable: false,
+        }
+    }
+}
+
+impl Default for EmbedSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 32,
+            threads: 0,
+            max_length: 256,
+            model_id: "all-MiniLM-L6-v2-int8".into(),
+            dimension: 384,
+        }
+    }
+}
+
+impl Default for RetrievalSettings {
+    fn default() -> Self {
+        Self {
+            top_k: 8,
+            prefetch: 40,
+            rrf_k: 60,
+            dense_weight: 1.0,
+            sparse_weight: 1.0,
+            context_passages: 3,
+            gate_min_dense: 0.45,
+            gate_min_coverage: 0.6,
+            gate_min_dense_with_terms: 0.25,
+            gate_min_coverage_korean: 0.5,
+        }
+    }
+}
+
+impl Default for ChunkSettings {
+    fn default() -> Self {
+        Self { max_tokens: 220 }
+    }
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_pages: 2000,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            json: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then `REGULA__SECTION__KEY` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::MissingFile(file.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("REGULA__").split("__"));
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.retrieval.top_k == 0 || self.retrieval.context_passages == 0 {
+            return bad("retrieval.top_k and retrieval.context_passages must be at least 1");
+        }
+        if self.llm.parallel == 0 || self.llm.queue_capacity == 0 {
+            return bad("llm.parallel and llm.queue_capacity must be at least 1");
+        }
+        if self.llm.n_ctx < 512 {
+            return bad("llm.n_ctx must be at least 512");
+        }
+        if self.chunking.max_tokens < 32 {
+            return bad("chunking.max_tokens must be at least 32");
+        }
+        if self.embed.batch_size == 0 {
+            return bad("embed.batch_size must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn llm_path(&self) -> PathBuf {
+        self.models.dir.join(&self.models.llm)
+    }
+    pub fn embedding_dir(&self) -> PathBuf {
+        self.models.dir.join(&self.models.embedding)
+    }
+    pub fn onnxruntime_path(&self) -> PathBuf {
+        self.models.dir.join(&self.models.onnxruntime)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("regula.toml", "[retrieval]\ntop_k = 5\n[llm]\nmax_tokens = 64\n")?;
+            jail.set_env("REGULA__LLM__MAX_TOKENS", "99");
+            jail.set_env("REGULA__HTTP__ADDR", "127.0.0.1:9999");
+            let s = Settings::load(Some(Path::new("regula.toml"))).expect("loads");
+            assert_eq!(s.retrieval.top_k, 5);
+            assert_eq!(s.llm.max_tokens, 99);
+            assert_eq!(s.http.addr.port(), 9999);
+            assert_eq!(s.embed.dimension, 384);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_invalid_values_and_missing_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("REGULA__RETRIEVAL__TOP_K", "0");
+            assert!(matches!(Settings::load(None), Err(ConfigError::Invalid(_))));
+            Ok(())
+        });
+        assert!(matches!(
+            Settings::load(Some(Path::new("/nonexistent/regula.toml"))),
+            Err(ConfigError::MissingFile(_))
+        ));
+    }
+}

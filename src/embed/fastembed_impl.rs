@@ -1,0 +1,120 @@
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+
+use super::{EmbedError, Embedder};
+use crate::config::EmbedSettings;
+
+/// fastembed over a local ONNX model, with ONNX Runtime loaded from a file at run time.
+pub struct FastEmbedder {
+    model: Mutex<TextEmbedding>,
+    model_id: String,
+    dimension: usize,
+    batch_size: usize,
+}
+
+/// ONNX Runtime can be loaded once per process; later calls reuse it.
+fn ort_environment(lib: &Path) -> Result<ort::environment::Environment, EmbedError> {
+    static LOADED: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    let err = |reason: String| EmbedError::Runtime {
+        path: lib.display().to_string(),
+        reason,
+    };
+    if !lib.exists() {
+        return Err(err("file not found".into()));
+    }
+    LOADED
+        .get_or_init(|| {
+            let builder = ort::init_from(lib).map_err(|e| e.to_string())?;
+            builder.with_name("regula").build().map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(err)
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, EmbedError> {
+    let path: PathBuf = dir.join(name);
+    std::fs::read(&path).map_err(|_| EmbedError::MissingFile {
+        path: path.display().to_string(),
+    })
+}
+
+impl FastEmbedder {
+    pub fn load(model_dir: &Path, ort_lib: &Path, settings: &EmbedSettings) -> Result<Self, EmbedError> {
+        let onnx = read(model_dir, "model.onnx")?;
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: read(model_dir, "tokenizer.json")?,
+            config_file: read(model_dir, "config.json")?,
+            special_tokens_map_file: read(model_dir, "special_tokens_map.json")?,
+            tokenizer_config_file: read(model_dir, "tokenizer_config.json")?,
+        };
+        let environment = ort_environment(ort_lib)?;
+        // Mean pooling is what all-MiniLM-L6-v2 was trained with; CLS pooling blurs relevance.
+        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
+        let mut options = InitOptionsUserDefined::new()
+            .with_environment(environment)
+            .with_max_length(settings.max_length);
+        if settings.threads > 0 {
+            options = options.with_intra_threads(settings.threads);
+        }
+        let embedding = TextEmbedding::try_new_from_user_defined(model, options)
+            .map_err(|e| EmbedError::Failed(e.to_string()))?;
+        Ok(Self {
+            model: Mutex::new(embedding),
+            model_id: settings.model_id.clone(),
+            dimension: settings.dimension,
+            batch_size: settings.batch_size,
+        })
+    }
+
+    fn run(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| EmbedError::Failed("embedding model lock poisoned".into()))?;
+        let out = model
+            .embed(texts, Some(self.batch_size))
+            .map_err(|e| EmbedError::Failed(e.to_string()))?;
+        if let Some(v) = out.first() {
+            if v.len() != self.dimension {
+                return Err(EmbedError::Failed(format!(
+                    "model produced {} dimensions, configuration says {}",
+                    v.len(),
+                    self.dimension
+                )));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Embedder for FastEmbedder {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    fn embed_passages(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // Batches pad to their longest text: sort by length so each batch holds similar lengths,
+        // then put the vectors back in the caller's order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let sorted: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
+        let vectors = self.run(&sorted)?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for (v, &i) in vectors.into_iter().zip(order.iter()) {
+            out[i] = v;
+        }
+        Ok(out)
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        self.run(&[text])?
+            .pop()
+            .ok_or_else(|| EmbedError::Failed("no vector returned".into()))
+    }
+}

@@ -1,0 +1,260 @@
+//! The HTTP surface: REST, SSE streaming, health. Handlers are thin adapters over `rag`, `ingest`
+//! and `store`.
+
+mod error;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+pub use error::ApiError;
+use error::Result;
+
+use crate::app::App;
+use crate::index::SearchMode;
+use crate::rag::{AskEvent, AskRequest};
+
+type AppState = Arc<App>;
+
+pub fn router(app: AppState) -> Router {
+    let upload_limit = usize::try_from(app.settings.ingest.max_file_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1 << 20);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/ask", post(ask))
+        .route("/api/v1/search", post(search))
+        .route(
+            "/api/v1/documents",
+            get(list_documents)
+                .post(upload_documents)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/api/v1/documents/{id}", get(get_document))
+        .route("/api/v1/jobs/{id}", get(get_job))
+        .with_state(app)
+}
+
+/// A bound server: `addr` is the real address (port 0 resolved).
+pub struct Server {
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    app: AppState,
+}
+
+impl Server {
+    pub async fn bind(app: AppState, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            addr: listener.local_addr()?,
+            listener,
+            app,
+        })
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.app))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    }
+}
+
+async fn readyz(State(app): State<AppState>) -> Response {
+    let chunks = app.index.count();
+    let ready = app.generator.is_some() && chunks.is_ok();
+    let body = Json(json!({
+        "ready": ready,
+        "model": app.generator.as_ref().map(|g| g.name().to_string()),
+        "embedding_model": app.embedder.model_id(),
+        "points": chunks.ok(),
+    }));
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct AskBody {
+    question: String,
+}
+
+fn wants_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn sse_event<T: serde::Serialize>(name: &str, data: &T) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event("error").data("serialisation failed"))
+}
+
+async fn ask(State(app): State<AppState>, headers: HeaderMap, Json(body): Json<AskBody>) -> Result<Response> {
+    let request = AskRequest {
+        question: body.question,
+        groups: None,
+    };
+    if let Some(g) = &app.generator {
+        let capacity = (app.settings.llm.parallel as usize) + app.settings.llm.queue_capacity;
+        if g.load() >= capacity {
+            return Err(ApiError::Busy("the answer service is busy; retry shortly".into()));
+        }
+    }
+    if !wants_sse(&headers) {
+        let answer = app.rag.ask(request, None).await?;
+        return Ok(Json(answer).into_response());
+    }
+    // Validate before the stream starts so bad input still gets a plain status code.
+    if request.question.trim().is_empty() {
+        return Err(ApiError::BadRequest("the question is empty".into()));
+    }
+    if request.question.len() > app.settings.http.max_question_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the question is {} bytes; the limit is {}",
+            request.question.len(),
+            app.settings.http.max_question_bytes
+        )));
+    }
+    let (out_tx, out_rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(async move {
+        let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
+        let forward_tx = out_tx.clone();
+        let forward = async move {
+            while let Some(e) = rx.recv().await {
+                let event = match e {
+                    AskEvent::Passages(p) => sse_event("passages", &p),
+                    AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
+                    AskEvent::Citations(c) => sse_event("citations", &c),
+                };
+                if forward_tx.send(event).await.is_err() {
+                    // Client gone: dropping `rx` makes the pipeline stop and free its sequence.
+                    break;
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(app.rag.ask(request, Some(tx)), forward);
+        let last = match result {
+            Ok(answer) => sse_event("done", &answer),
+            Err(e) => {
+                let e = ApiError::from(e);
+                sse_event("error", &json!({"code": e.code(), "message": e.public_message()}))
+            }
+        };
+        let _ = out_tx.send(last).await;
+    });
+    let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchBody {
+    query: String,
+    top_k: Option<usize>,
+    #[serde(default)]
+    mode: SearchMode,
+}
+
+async fn search(State(app): State<AppState>, Json(body): Json<SearchBody>) -> Result<Response> {
+    let top_k = body.top_k.unwrap_or(app.settings.retrieval.top_k).clamp(1, 100);
+    let results = app.rag.search(&body.query, None, top_k, body.mode).await?;
+    Ok(Json(json!({ "results": results })).into_response())
+}
+
+async fn list_documents(State(app): State<AppState>) -> Result<Response> {
+    let docs = app.store.documents().await?;
+    Ok(Json(json!({ "documents": docs })).into_response())
+}
+
+async fn get_document(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    Ok(Json(app.store.document(&id).await?).into_response())
+}
+
+async fn get_job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    Ok(Json(app.store.job(&id).await?).into_response())
+}
+
+/// `multipart/form-data`: one or more `file` fields and an optional `groups` field (comma-separated).
+async fn upload_documents(State(app): State<AppState>, mut form: Multipart) -> Result<Response> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("multipart: {e}")))?
+    {
+        match field.name() {
+            Some("groups") => {
+                let text = field.text().await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                groups = text
+                    .split(',')
+                    .map(|g| g.trim().to_string())
+                    .filter(|g| !g.is_empty())
+                    .collect();
+            }
+            Some("file") | Some("files") => {
+                let name = field
+                    .file_name()
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::BadRequest("a file field needs a file name".into()))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge(e.body_text())
+                    } else {
+                        ApiError::BadRequest(format!("upload: {e}"))
+                    }
+                })?;
+                files.push((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    if files.is_empty() {
+        return Err(ApiError::BadRequest("no file in the upload (field `file`)".into()));
+    }
+    let mut results = Vec::new();
+    let mut first_error: Option<(String, ApiError)> = None;
+    for (name, bytes) in files {
+        match app.ingestor.ingest_bytes(&name, bytes, groups.clone(), None).await {
+            Ok(report) => results.push(json!({"file": name, "ok": true, "report": report})),
+            Err(e) => {
+                let api = ApiError::from(e);
+                results.push(json!({"file": name, "ok": false, "error": api.public_message()}));
+                first_error.get_or_insert((name, api));
+            }
+        }
+    }
+    let all_failed = results.iter().all(|r| r["ok"] == false);
+    match first_error {
+        Some((name, e)) if all_failed => {
+            let status = e.status();
+            let body = json!({
+                "error": {"code": e.code(), "message": format!("{name}: {}", e.public_message())},
+                "results": results,
+            });
+            Ok((status, Json(body)).into_response())
+        }
+        _ => Ok(Json(json!({ "results": results })).into_response()),
+    }
+}

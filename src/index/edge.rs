@@ -1,0 +1,298 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use qdrant_edge::external::ordered_float::OrderedFloat;
+use qdrant_edge::{
+    Condition, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams,
+    FieldCondition, Filter, Fusion, Match, Modifier, Payload, PayloadFieldSchema, PayloadOps,
+    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStructPersisted,
+    Prefetch, QueryEnum, QueryRequest, ScoringQuery, SetPayloadOp, SparseVector, UpdateOperation,
+    ValueVariants, VectorInternal, VectorPersisted, VectorStructInternal, VectorStructPersisted,
+    WithPayloadInterface, WithVector,
+};
+use qdrant_edge::{CreateIndex, FieldIndexOperations, NamedQuery};
+
+use super::{dot, ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
+
+const DENSE: &str = "dense";
+const SPARSE: &str = "sparse";
+const MODEL_FILE: &str = "regula_embedding_model.json";
+
+fn engine<E: std::fmt::Display>(e: E) -> IndexError {
+    IndexError::Engine(e.to_string())
+}
+
+/// qdrant-edge in `<data_dir>/index`. Writes (and flushes, whose internal lock must not be
+/// contended) are serialised by `write_lock`; searches run concurrently.
+pub struct EdgeIndex {
+    shard: EdgeShard,
+    write_lock: Mutex<()>,
+}
+
+fn keyword(key: &str, value: &str) -> Result<Condition, IndexError> {
+    Ok(Condition::Field(FieldCondition::new_match(
+        key.parse().map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
+        Match::new_value(ValueVariants::String(value.to_string())),
+    )))
+}
+
+fn flag(key: &str, value: bool) -> Result<Condition, IndexError> {
+    Ok(Condition::Field(FieldCondition::new_match(
+        key.parse().map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
+        Match::new_value(ValueVariants::Bool(value)),
+    )))
+}
+
+impl EdgeIndex {
+    /// Open (or create) the index; refuses an index built by another embedding model.
+    pub fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(engine)?;
+        let marker = dir.join(MODEL_FILE);
+        if let Ok(text) = std::fs::read_to_string(&marker) {
+            let found: serde_json::Value = serde_json::from_str(&text).map_err(engine)?;
+            let found_id = found["model_id"].as_str().unwrap_or_default().to_string();
+            if found_id != model_id || found["dimension"].as_u64() != Some(dimension as u64) {
+                return Err(IndexError::ModelMismatch {
+                    path: dir.display().to_string(),
+                    found: format!("{found_id} ({} dims)", found["dimension"]),
+                    configured: format!("{model_id} ({dimension} dims)"),
+                });
+            }
+        }
+        let config = EdgeConfig::builder()
+            .vector(DENSE, EdgeVectorParams::builder(dimension, Distance::Dot).build())
+            .sparse_vector(
+                SPARSE,
+                EdgeSparseVectorParams::builder().modifier(Modifier::Idf).build(),
+            )
+            .build();
+        let fresh = !dir.join("segments").exists()
+            || std::fs::read_dir(dir.join("segments")).map(|mut d| d.next().is_none()).unwrap_or(true);
+        let shard = if fresh {
+            EdgeShard::new(dir, config).map_err(engine)?
+        } else {
+            EdgeShard::load(dir, Some(config)).map_err(engine)?
+        };
+        let index = Self {
+            shard,
+            write_lock: Mutex::new(()),
+        };
+        if fresh {
+            for (field, kind) in [
+                ("document_id", PayloadSchemaType::Keyword),
+                ("version_id", PayloadSchemaType::Keyword),
+                ("groups", PayloadSchemaType::Keyword),
+                ("active", PayloadSchemaType::Bool),
+            ] {
+                index.update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(
+                    CreateIndex {
+                        field_name: field.parse().map_err(|_| IndexError::Engine(field.into()))?,
+                        field_schema: Some(PayloadFieldSchema::FieldType(kind)),
+                    },
+                )))?;
+            }
+            let marker_json = serde_json::json!({"model_id": model_id, "dimension": dimension});
+            std::fs::write(&marker, marker_json.to_string()).map_err(engine)?;
+        }
+        Ok(index)
+    }
+
+    fn update(&self, op: UpdateOperation) -> Result<(), IndexError> {
+        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        self.shard.update(op).map_err(engine)
+    }
+
+    fn delete_by(&self, filter: Filter) -> Result<(), IndexError> {
+        self.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter)))
+    }
+
+    fn visible_filter(groups: &Option<Vec<String>>) -> Result<Filter, IndexError> {
+        let mut filter = Filter::new_must(flag("active", true)?);
+        if let Some(groups) = groups {
+            let should = groups
+                .iter()
+                .map(|g| keyword("groups", g))
+                .collect::<Result<Vec<_>, _>>()?;
+            // No groups at all means nothing is readable: an empty `should` would match all.
+            let inner = if should.is_empty() {
+                Filter::new_must(keyword("groups", "\u{0}no-group")?)
+            } else {
+                Filter {
+                    should: Some(should),
+                    min_should: None,
+                    must: None,
+                    must_not: None,
+                }
+            };
+            filter.must.get_or_insert_with(Vec::new).push(Condition::Filter(inner));
+        }
+        Ok(filter)
+    }
+}
+
+fn point_id(chunk_id: &str) -> Result<PointId, IndexError> {
+    uuid::Uuid::parse_str(chunk_id)
+        .map(PointId::Uuid)
+        .map_err(|_| IndexError::Engine(format!("chunk id {chunk_id} is not a UUID")))
+}
+
+fn to_payload(p: &ChunkPayload, active: bool) -> Result<Payload, IndexError> {
+    let mut value = serde_json::to_value(p).map_err(engine)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("active".into(), serde_json::Value::Bool(active));
+        Ok(Payload(map.clone()))
+    } else {
+        Err(IndexError::Engine("payload is not an object".into()))
+    }
+}
+
+fn sparse_vector(s: &crate::lexical::Sparse) -> SparseVector {
+    SparseVector {
+        indices: s.indices.clone(),
+        values: s.values.clone(),
+    }
+}
+
+impl VectorIndex for EdgeIndex {
+    fn upsert(&self, points: Vec<ChunkPoint>) -> Result<(), IndexError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut list = Vec::with_capacity(points.len());
+        for p in points {
+            let mut vectors = HashMap::new();
+            vectors.insert(DENSE.to_string(), VectorPersisted::Dense(p.dense));
+            vectors.insert(SPARSE.to_string(), VectorPersisted::Sparse(sparse_vector(&p.sparse)));
+            list.push(PointStructPersisted {
+                id: point_id(&p.payload.chunk_id)?,
+                vector: VectorStructPersisted::Named(vectors),
+                payload: Some(to_payload(&p.payload, false)?),
+            });
+        }
+        self.update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+            PointInsertOperations::PointsList(list),
+        )))
+    }
+
+    fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError> {
+        let mut map = serde_json::Map::new();
+        map.insert("active".into(), serde_json::Value::Bool(true));
+        self.update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(SetPayloadOp {
+            payload: Payload(map),
+            points: None,
+            filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
+            key: None,
+        })))?;
+        if let Some(prev) = previous.filter(|p| *p != version_id) {
+            self.delete_version(prev)?;
+        }
+        Ok(())
+    }
+
+    fn delete_version(&self, version_id: &str) -> Result<(), IndexError> {
+        self.delete_by(Filter::new_must(keyword("version_id", version_id)?))
+    }
+
+    fn delete_document(&self, document_id: &str) -> Result<(), IndexError> {
+        self.delete_by(Filter::new_must(keyword("document_id", document_id)?))
+    }
+
+    fn purge_inactive(&self) -> Result<(), IndexError> {
+        self.delete_by(Filter::new_must(flag("active", false)?))
+    }
+
+    fn search(&self, r: &SearchRequest) -> Result<Vec<Hit>, IndexError> {
+        let filter = Self::visible_filter(&r.groups)?;
+        let dense_query = || {
+            ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::new(
+                VectorInternal::Dense(r.dense.clone()),
+                DENSE,
+            )))
+        };
+        let sparse_query = || {
+            ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::new(
+                VectorInternal::Sparse(sparse_vector(&r.sparse)),
+                SPARSE,
+            )))
+        };
+        let prefetch = |query: ScoringQuery| Prefetch {
+            prefetches: vec![],
+            query: Some(query),
+            limit: r.prefetch.max(r.limit),
+            params: None,
+            filter: Some(filter.clone()),
+            score_threshold: None,
+        };
+        let (prefetches, query, top_filter) = match r.mode {
+            SearchMode::Dense => (vec![], dense_query(), Some(filter.clone())),
+            SearchMode::Sparse => (vec![], sparse_query(), Some(filter.clone())),
+            SearchMode::Hybrid => {
+                let mut prefetches = vec![prefetch(dense_query())];
+                if !r.sparse.indices.is_empty() {
+                    prefetches.push(prefetch(sparse_query()));
+                }
+                let weights = (prefetches.len() == 2).then(|| {
+                    vec![OrderedFloat(r.dense_weight), OrderedFloat(r.sparse_weight)]
+                });
+                (
+                    prefetches,
+                    ScoringQuery::Fusion(Fusion::Rrf {
+                        k: r.rrf_k.max(1),
+                        weights,
+                    }),
+                    None,
+                )
+            }
+        };
+        if r.mode == SearchMode::Sparse && r.sparse.indices.is_empty() {
+            return Ok(vec![]);
+        }
+        let request = QueryRequest {
+            prefetches,
+            query: Some(query),
+            filter: top_filter,
+            score_threshold: None,
+            limit: r.limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Selector(vec![DENSE.to_string()]),
+            with_payload: WithPayloadInterface::Bool(true),
+        };
+        let points = self.shard.query(request).map_err(engine)?;
+        let mut hits = Vec::with_capacity(points.len());
+        for p in points {
+            let Some(payload) = p.payload else { continue };
+            let payload: ChunkPayload =
+                serde_json::from_value(serde_json::Value::Object(payload.0)).map_err(engine)?;
+            let dense_similarity = match &p.vector {
+                Some(VectorStructInternal::Named(v)) => match v.get(DENSE) {
+                    Some(VectorInternal::Dense(d)) => dot(d, &r.dense),
+                    _ => 0.0,
+                },
+                _ => 0.0,
+            };
+            hits.push(Hit {
+                payload,
+                score: p.score,
+                dense_similarity,
+            });
+        }
+        Ok(hits)
+    }
+
+    fn count(&self) -> Result<usize, IndexError> {
+        Ok(self.shard.info().points_count)
+    }
+
+    fn optimize(&self) -> Result<(), IndexError> {
+        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        self.shard.optimize().map(|_| ()).map_err(engine)
+    }
+
+    fn flush(&self) -> Result<(), IndexError> {
+        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        self.shard.flush();
+        Ok(())
+    }
+}

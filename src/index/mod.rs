@@ -1,0 +1,97 @@
+//! The vector index: dense + sparse vectors per chunk, hybrid search filtered by groups inside the
+//! query. `EdgeIndex` is the embedded default (qdrant-edge in the data dir).
+
+mod edge;
+
+pub use edge::EdgeIndex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lexical::Sparse;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("vector index: {0}")]
+    Engine(String),
+    #[error("the index at {path} was built with embedding model `{found}`, the configuration uses `{configured}`; re-index with the configured model or restore the old one")]
+    ModelMismatch {
+        path: String,
+        found: String,
+        configured: String,
+    },
+}
+
+/// What is stored with each chunk's vectors (and returned by search).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChunkPayload {
+    pub chunk_id: String,
+    pub document_id: String,
+    pub version_id: String,
+    pub groups: Vec<String>,
+    pub title: String,
+    pub source: String,
+    pub section: String,
+    pub page: Option<u32>,
+    pub ordinal: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChunkPoint {
+    pub payload: ChunkPayload,
+    pub dense: Vec<f32>,
+    pub sparse: Sparse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    #[default]
+    Hybrid,
+    Dense,
+    Sparse,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub dense: Vec<f32>,
+    pub sparse: Sparse,
+    /// Only chunks readable by one of these groups; `None` means no restriction (admin, CLI).
+    pub groups: Option<Vec<String>>,
+    pub mode: SearchMode,
+    pub limit: usize,
+    pub prefetch: usize,
+    pub rrf_k: usize,
+    pub dense_weight: f32,
+    pub sparse_weight: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub payload: ChunkPayload,
+    /// The fused (or single-mode) rank score.
+    pub score: f32,
+    /// Cosine similarity between the query and this chunk (dense vectors are normalised).
+    pub dense_similarity: f32,
+}
+
+pub trait VectorIndex: Send + Sync {
+    /// Add points; they stay invisible to search until their version is activated.
+    fn upsert(&self, points: Vec<ChunkPoint>) -> Result<(), IndexError>;
+    /// Make `version_id` visible and remove `previous` (if any) from search.
+    fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError>;
+    fn delete_version(&self, version_id: &str) -> Result<(), IndexError>;
+    fn delete_document(&self, document_id: &str) -> Result<(), IndexError>;
+    /// Remove points of versions never activated (an ingest interrupted by a crash).
+    fn purge_inactive(&self) -> Result<(), IndexError>;
+    fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>, IndexError>;
+    /// Points currently stored (active or not).
+    fn count(&self) -> Result<usize, IndexError>;
+    /// Build the ANN index over what was added (expensive; call after an ingest batch).
+    fn optimize(&self) -> Result<(), IndexError>;
+    fn flush(&self) -> Result<(), IndexError>;
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

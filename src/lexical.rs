@@ -1,0 +1,300 @@
+//! Lexical terms for the sparse (BM25) side and for the confidence gate.
+//!
+//! English: NFKC, lowercase, stopwords dropped, Snowball stemming. Korean is agglutinative
+//! (연차휴가는, 연차휴가를 …), so each Hangul word loses a trailing particle and yields the bare
+//! word plus its syllable bigrams; a question's 연차휴가를 and a statute's 연차휴가는 then share
+//! most terms. Terms are hashed into the u32 dimensions of a sparse vector; the IDF factor is
+//! applied by Qdrant's sparse `Idf` modifier at query time.
+
+use std::collections::HashMap;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::UnicodeNormalization;
+
+/// BM25 parameters for the document side.
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+const EN_STOPWORDS: &[&str] = &[
+    "a", "about", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do",
+    "does", "did", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it",
+    "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what",
+    "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "am",
+    "any", "get", "got", "tell", "please", "s", "t",
+];
+
+/// Korean question words and fillers that carry no topic.
+const KO_STOPWORDS: &[&str] = &[
+    "무엇", "뭐", "뭔가", "어떻게", "어떤", "언제", "얼마", "얼마나", "누가", "누구", "왜", "어디",
+    "있나요", "하나요", "인가요", "되나요", "알려줘", "알려주세요", "궁금", "궁금해요", "좀", "꼭",
+    "수", "것", "등", "및", "그", "이", "저", "해야", "하는", "있는", "없는", "경우", "때",
+];
+
+/// Particles and endings stripped from the end of a Hangul word, longest first.
+const KO_SUFFIXES: &[&str] = &[
+    "으로부터", "에서부터", "이라도", "에게서", "한테서", "으로서", "으로써", "입니까", "습니까",
+    "인가요", "에서는", "에게는", "으로는", "이에요", "예요", "에서", "에게", "한테", "께서", "까지",
+    "부터", "으로", "이나", "라도", "처럼", "보다", "마다", "만큼", "이다", "이며", "하고", "은", "는",
+    "이", "가", "을", "를", "에", "의", "로", "와", "과", "도", "만", "나", "요",
+];
+
+fn is_hangul(c: char) -> bool {
+    matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
+}
+
+/// Share of letters in `text` that are Hangul: decides how a question is gated and answered.
+pub fn hangul_ratio(text: &str) -> f32 {
+    let (mut hangul, mut letters) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        if is_hangul(c) {
+            hangul += 1;
+        }
+    }
+    if letters == 0 {
+        0.0
+    } else {
+        hangul as f32 / letters as f32
+    }
+}
+
+pub fn is_korean(text: &str) -> bool {
+    hangul_ratio(text) >= 0.3
+}
+
+pub struct Analyzer {
+    stemmer: Stemmer,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Self {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+}
+
+/// A sparse vector as parallel arrays (indices unique).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sparse {
+    pub indices: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+impl Analyzer {
+    /// Terms of `text` in order, with repeats.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let normalized: String = text.nfkc().collect::<String>().to_lowercase();
+        let mut out = Vec::new();
+        for word in normalized.split(|c: char| !(c.is_alphanumeric())) {
+            if word.is_empty() {
+                continue;
+            }
+            self.word_terms(word, &mut out);
+        }
+        out
+    }
+
+    fn word_terms(&self, word: &str, out: &mut Vec<String>) {
+        // Split a word at script changes: "제60조의2" -> 제, 60, 조의, 2; "covid19" -> covid, 19.
+        let mut runs: Vec<(Script, String)> = Vec::new();
+        for c in word.chars() {
+            let s = Script::of(c);
+            match runs.last_mut() {
+                Some((last, run)) if *last == s => run.push(c),
+                _ => runs.push((s, c.to_string())),
+            }
+        }
+        // Korean article references are kept whole as well: 제60조 is one term.
+        if runs.len() >= 3 && word.starts_with('제') && runs[1].0 == Script::Digit {
+            out.push(format!("k:{}", word));
+        }
+        for (script, run) in runs {
+            match script {
+                Script::Latin => {
+                    if run.len() > 1 && !EN_STOPWORDS.contains(&run.as_str()) {
+                        out.push(format!("e:{}", self.stemmer.stem(&run)));
+                    }
+                }
+                Script::Digit => out.push(format!("n:{}", run.trim_start_matches('0'))),
+                Script::Hangul => korean_terms(&run, out),
+                Script::Other => out.push(format!("o:{run}")),
+            }
+        }
+    }
+
+    /// Distinct terms of `text`.
+    pub fn term_set(&self, text: &str) -> Vec<String> {
+        let mut terms = self.terms(text);
+        terms.sort();
+        terms.dedup();
+        terms
+    }
+
+    /// Document-side BM25 term weights (IDF is applied by the index at query time).
+    pub fn document_vector(&self, text: &str, avg_len: f32) -> Sparse {
+        let terms = self.terms(text);
+        let len = terms.len() as f32;
+        let mut tf: HashMap<u32, f32> = HashMap::new();
+        for t in &terms {
+            *tf.entry(term_id(t)).or_default() += 1.0;
+        }
+        let norm = K1 * (1.0 - B + B * len / avg_len.max(1.0));
+        to_sparse(tf.into_iter().map(|(i, f)| (i, f * (K1 + 1.0) / (f + norm))))
+    }
+
+    /// Query-side weights: one per distinct term.
+    pub fn query_vector(&self, text: &str) -> Sparse {
+        to_sparse(self.term_set(text).iter().map(|t| (term_id(t), 1.0)))
+    }
+}
+
+fn to_sparse(pairs: impl Iterator<Item = (u32, f32)>) -> Sparse {
+    let mut pairs: Vec<(u32, f32)> = pairs.collect();
+    pairs.sort_by_key(|p| p.0);
+    pairs.dedup_by_key(|p| p.0);
+    Sparse {
+        indices: pairs.iter().map(|p| p.0).collect(),
+        values: pairs.iter().map(|p| p.1).collect(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Digit,
+    Hangul,
+    Other,
+}
+
+impl Script {
+    fn of(c: char) -> Self {
+        if c.is_ascii_digit() {
+            Script::Digit
+        } else if is_hangul(c) {
+            Script::Hangul
+        } else if c.is_alphabetic() && (c.is_ascii() || ('\u{00C0}'..='\u{024F}').contains(&c)) {
+            Script::Latin
+        } else {
+            Script::Other
+        }
+    }
+}
+
+fn strip_particle(word: &str) -> &str {
+    for suffix in KO_SUFFIXES {
+        if let Some(stem) = word.strip_suffix(suffix) {
+            // Keep at least two syllables: 회사가 -> 회사, but 나이 stays 나이.
+            if stem.chars().count() >= 2 {
+                return stem;
+            }
+        }
+    }
+    word
+}
+
+fn korean_terms(run: &str, out: &mut Vec<String>) {
+    if KO_STOPWORDS.contains(&run) {
+        return;
+    }
+    let stem = strip_particle(run);
+    if KO_STOPWORDS.contains(&stem) {
+        return;
+    }
+    let chars: Vec<char> = stem.chars().collect();
+    out.push(format!("k:{stem}"));
+    if chars.len() > 2 {
+        for pair in chars.windows(2) {
+            out.push(format!("b:{}{}", pair[0], pair[1]));
+        }
+    }
+}
+
+/// FNV-1a: a stable, dependency-free hash; collisions among a corpus's terms are rare at 2^32.
+pub fn term_id(term: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in term.as_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Share of the question's distinct terms that occur in `passage` (0 when the question has none).
+pub fn coverage(analyzer: &Analyzer, question_terms: &[String], passage: &str) -> f32 {
+    if question_terms.is_empty() {
+        return 0.0;
+    }
+    let passage_terms: std::collections::HashSet<String> =
+        analyzer.terms(passage).into_iter().collect();
+    let hits = question_terms
+        .iter()
+        .filter(|t| passage_terms.contains(*t))
+        .count();
+    hits as f32 / question_terms.len() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_is_stemmed_and_stopwords_dropped() {
+        let a = Analyzer::default();
+        assert_eq!(
+            a.terms("What are the Holidays?"),
+            vec!["e:holiday".to_string()]
+        );
+        assert_eq!(a.term_set("vacation vacations"), vec!["e:vacat".to_string()]);
+    }
+
+    #[test]
+    fn korean_particles_do_not_change_terms() {
+        let a = Analyzer::default();
+        let q = a.term_set("연차휴가를 언제 쓸 수 있나요?");
+        let d = a.term_set("연차휴가는 1년간 80퍼센트 이상 출근한 근로자에게 준다");
+        for t in ["k:연차휴가", "b:연차", "b:차휴", "b:휴가"] {
+            assert!(q.contains(&t.to_string()), "{t} in question terms {q:?}");
+            assert!(d.contains(&t.to_string()), "{t} in statute terms {d:?}");
+        }
+        assert!(!q.iter().any(|t| t.contains("언제")));
+    }
+
+    #[test]
+    fn article_references_stay_whole() {
+        let a = Analyzer::default();
+        let t = a.terms("제60조 (연차 유급휴가)");
+        assert!(t.contains(&"k:제60조".to_string()), "{t:?}");
+        assert!(t.contains(&"n:60".to_string()));
+    }
+
+    #[test]
+    fn real_statute_text_matches_a_paraphrased_question() {
+        let a = Analyzer::default();
+        let article = "사용자는 근로계약을 체결할 때에 근로자에게 다음 각 호의 사항을 명시하여야 한다. \
+                       1. 임금 2. 소정근로시간 3. 제55조에 따른 휴일 4. 제60조에 따른 연차 유급휴가";
+        let q = a.term_set("근로계약을 맺을 때 회사가 꼭 알려줘야 하는 근로조건은?");
+        let c = coverage(&a, &q, article);
+        assert!(c >= 0.3, "coverage {c} for {q:?}");
+        let off = coverage(&a, &q, "개인정보처리자는 정보주체의 동의를 받아야 한다");
+        assert!(off < c, "off-topic coverage {off} should be below {c}");
+    }
+
+    #[test]
+    fn document_vector_has_unique_sorted_indices_and_bm25_weights() {
+        let a = Analyzer::default();
+        let v = a.document_vector("leave leave leave policy", 100.0);
+        assert!(v.indices.windows(2).all(|w| w[0] < w[1]));
+        let leave = v.indices.iter().position(|i| *i == term_id("e:leav")).unwrap();
+        let policy = v.indices.iter().position(|i| *i == term_id("e:polici")).unwrap();
+        assert!(v.values[leave] > v.values[policy]);
+        assert!(v.values[leave] < K1 + 1.0);
+    }
+
+    #[test]
+    fn korean_question_is_detected() {
+        assert!(is_korean("연차휴가는 며칠인가요?"));
+        assert!(!is_korean("How many days of leave (연차) do I get?"));
+    }
+}

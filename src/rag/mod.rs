@@ -1,0 +1,491 @@
+//! The answer pipeline: retrieve -> confidence gate -> prompt -> generate (streamed) -> verify
+//! citations -> answer.
+
+pub mod citations;
+pub mod prompt;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::config::{LlmSettings, RetrievalSettings};
+use crate::embed::{EmbedError, Embedder};
+use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
+use crate::lexical::{coverage, Analyzer};
+use crate::llm::{GenEvent, GenOptions, Generator, LlmError};
+use prompt::{Lang, Prompts};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RagError {
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("the question is {bytes} bytes; the limit is {limit}")]
+    QuestionTooLong { bytes: usize, limit: usize },
+    #[error("the answer service is busy; retry shortly")]
+    Busy,
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Citation {
+    pub n: usize,
+    pub document_id: String,
+    pub title: String,
+    pub source: String,
+    pub section: String,
+    pub page: Option<u32>,
+    pub chunk_id: String,
+    pub quote: String,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NearestDocument {
+    pub document_id: String,
+    pub title: String,
+    pub source: String,
+    pub section: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Timings {
+    pub retrieve: u64,
+    pub first_token: Option<u64>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Answer {
+    pub answer: String,
+    pub abstained: bool,
+    pub citations: Vec<Citation>,
+    /// For an abstained answer, the documents closest to the question.
+    pub nearest: Vec<NearestDocument>,
+    pub mode: AnswerMode,
+    pub conversation_id: Option<String>,
+    pub timings_ms: Timings,
+}
+
+/// How the answer text was made.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerMode {
+    /// Written by the model, every sentence verified against its cited passage.
+    Generated,
+    /// The passages quoted verbatim with their citations.
+    Extractive,
+    /// The documents do not answer the question.
+    Abstained,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchResult {
+    pub chunk_id: String,
+    pub document_id: String,
+    pub title: String,
+    pub source: String,
+    pub section: String,
+    pub page: Option<u32>,
+    pub text: String,
+    pub score: f32,
+}
+
+impl From<&Hit> for SearchResult {
+    fn from(h: &Hit) -> Self {
+        Self {
+            chunk_id: h.payload.chunk_id.clone(),
+            document_id: h.payload.document_id.clone(),
+            title: h.payload.title.clone(),
+            source: h.payload.source.clone(),
+            section: h.payload.section.clone(),
+            page: h.payload.page,
+            text: h.payload.text.clone(),
+            score: h.score,
+        }
+    }
+}
+
+/// Streamed while answering (SSE events of the same names).
+#[derive(Debug, Clone)]
+pub enum AskEvent {
+    Passages(Vec<SearchResult>),
+    Token(String),
+    Citations(Vec<Citation>),
+}
+
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    pub question: String,
+    /// Groups whose documents the asker may read; `None` for unrestricted (local CLI).
+    pub groups: Option<Vec<String>>,
+}
+
+pub struct Rag {
+    pub embedder: Arc<dyn Embedder>,
+    pub index: Arc<dyn VectorIndex>,
+    pub generator: Option<Arc<dyn Generator>>,
+    pub prompts: Prompts,
+    pub retrieval: RetrievalSettings,
+    pub llm: LlmSettings,
+    pub max_question_bytes: usize,
+    analyzer: Analyzer,
+}
+
+/// How sure retrieval is that the passages answer the question.
+#[derive(Debug, Clone, Copy)]
+struct Confidence {
+    dense: f32,
+    coverage: f32,
+}
+
+impl Rag {
+    pub fn new(
+        embedder: Arc<dyn Embedder>,
+        index: Arc<dyn VectorIndex>,
+        generator: Option<Arc<dyn Generator>>,
+        prompts: Prompts,
+        retrieval: RetrievalSettings,
+        llm: LlmSettings,
+        max_question_bytes: usize,
+    ) -> Self {
+        Self {
+            embedder,
+            index,
+            generator,
+            prompts,
+            retrieval,
+            llm,
+            max_question_bytes,
+            analyzer: Analyzer::default(),
+        }
+    }
+
+    fn check_question(&self, question: &str) -> Result<String, RagError> {
+        if question.len() > self.max_question_bytes {
+            return Err(RagError::QuestionTooLong {
+                bytes: question.len(),
+                limit: self.max_question_bytes,
+            });
+        }
+        let q = question.trim();
+        if q.is_empty() {
+            return Err(RagError::EmptyQuestion);
+        }
+        Ok(q.to_string())
+    }
+
+    /// Hybrid (or single-mode) retrieval, filtered by `groups` inside the index query.
+    pub async fn retrieve(
+        &self,
+        query: &str,
+        groups: Option<Vec<String>>,
+        limit: usize,
+        mode: SearchMode,
+    ) -> Result<Vec<Hit>, RagError> {
+        let query = self.check_question(query)?;
+        let embedder = self.embedder.clone();
+        let q = query.clone();
+        let dense = tokio::task::spawn_blocking(move || embedder.embed_query(&q))
+            .await
+            .map_err(|e| RagError::Internal(e.to_string()))??;
+        let request = SearchRequest {
+            dense,
+            sparse: self.analyzer.query_vector(&query),
+            groups,
+            mode,
+            limit: limit.max(1),
+            prefetch: self.retrieval.prefetch,
+            rrf_k: self.retrieval.rrf_k,
+            dense_weight: self.retrieval.dense_weight,
+            sparse_weight: self.retrieval.sparse_weight,
+        };
+        let index = self.index.clone();
+        Ok(tokio::task::spawn_blocking(move || index.search(&request))
+            .await
+            .map_err(|e| RagError::Internal(e.to_string()))??)
+    }
+
+    pub async fn search(
+        &self,
+        query: &str,
+        groups: Option<Vec<String>>,
+        limit: usize,
+        mode: SearchMode,
+    ) -> Result<Vec<SearchResult>, RagError> {
+        Ok(self
+            .retrieve(query, groups, limit, mode)
+            .await?
+            .iter()
+            .map(SearchResult::from)
+            .collect())
+    }
+
+    fn confidence(&self, question: &str, hits: &[Hit]) -> Confidence {
+        let terms = self.analyzer.term_set(question);
+        let top = hits.iter().take(3);
+        Confidence {
+            dense: hits.iter().map(|h| h.dense_similarity).fold(0.0, f32::max),
+            coverage: top
+                .map(|h| {
+                    coverage(
+                        &self.analyzer,
+                        &terms,
+                        &format!("{}\n{}", h.payload.section, h.payload.text),
+                    )
+                })
+                .fold(0.0, f32::max),
+        }
+    }
+
+    /// The confidence gate: does anything retrieved support the question?
+    fn supported(&self, lang: Lang, c: Confidence) -> bool {
+        let r = &self.retrieval;
+        match lang {
+            // The default embedding model is English-only: for Korean only the terms count.
+            Lang::Ko => c.coverage >= r.gate_min_coverage_korean,
+            Lang::En => {
+                c.dense >= r.gate_min_dense
+                    || (c.coverage >= r.gate_min_coverage && c.dense >= r.gate_min_dense_with_terms)
+            }
+        }
+    }
+
+    pub async fn ask(
+        &self,
+        request: AskRequest,
+        events: Option<mpsc::Sender<AskEvent>>,
+    ) -> Result<Answer, RagError> {
+        let started = Instant::now();
+        let question = self.check_question(&request.question)?;
+        let lang = Lang::of(&question);
+        let hits = self
+            .retrieve(&question, request.groups.clone(), self.retrieval.top_k, SearchMode::Hybrid)
+            .await?;
+        let retrieve_ms = started.elapsed().as_millis() as u64;
+        let confidence = self.confidence(&question, &hits);
+        tracing::debug!(?confidence, hits = hits.len(), "retrieved");
+        let send = |e: AskEvent| {
+            let events = events.clone();
+            async move {
+                if let Some(tx) = events {
+                    let _ = tx.send(e).await;
+                }
+            }
+        };
+        let timings = |first: Option<u64>| Timings {
+            retrieve: retrieve_ms,
+            first_token: first,
+            total: started.elapsed().as_millis() as u64,
+        };
+
+        if hits.is_empty() || !self.supported(lang, confidence) {
+            let answer = self.abstain(lang, &hits, timings(None));
+            send(AskEvent::Token(answer.answer.clone())).await;
+            return Ok(answer);
+        }
+        let passages: Vec<Hit> = hits.iter().take(self.retrieval.context_passages).cloned().collect();
+        send(AskEvent::Passages(passages.iter().map(SearchResult::from).collect())).await;
+
+        let generator = match (&self.generator, lang) {
+            (Some(g), Lang::En) => Some(g.clone()),
+            (Some(g), Lang::Ko) if self.llm.korean_capable => Some(g.clone()),
+            _ => None,
+        };
+        let Some(generator) = generator else {
+            // Korean with a model that cannot write it (or no model): quote the regulation itself.
+            let answer = self.extractive(lang, &question, &passages, timings(None));
+            send(AskEvent::Token(answer.answer.clone())).await;
+            send(AskEvent::Citations(answer.citations.clone())).await;
+            return Ok(answer);
+        };
+
+        let messages = self.prompts.answer_messages(lang, &question, &passages);
+        let mut stream = generator
+            .generate(
+                messages,
+                GenOptions {
+                    max_tokens: self.llm.max_tokens,
+                    temperature: self.llm.temperature,
+                    ignore_eos: false,
+                },
+            )
+            .map_err(|e| match e {
+                LlmError::QueueFull => RagError::Busy,
+                other => RagError::Llm(other),
+            })?;
+        let mut raw = String::new();
+        let mut first_token = None;
+        while let Some(event) = stream.recv().await {
+            match event {
+                GenEvent::Token(t) => {
+                    first_token.get_or_insert(started.elapsed().as_millis() as u64);
+                    raw.push_str(&t);
+                    if let Some(tx) = &events {
+                        if tx.send(AskEvent::Token(t)).await.is_err() {
+                            // The client went away: dropping the stream frees the sequence.
+                            return Err(RagError::Internal("client disconnected".into()));
+                        }
+                    }
+                }
+                GenEvent::Done(stats) => {
+                    tracing::debug!(?stats, "generated");
+                    break;
+                }
+                GenEvent::Error(e) => return Err(RagError::Llm(LlmError::Failed(e))),
+            }
+        }
+        drop(stream);
+
+        if says_not_covered(&raw) {
+            return Ok(self.abstain(lang, &hits, timings(first_token)));
+        }
+        let texts: Vec<&str> = passages.iter().map(|h| h.payload.text.as_str()).collect();
+        let verified = citations::verify(&self.analyzer, &raw, &texts);
+        if verified.sentences.is_empty() {
+            // Nothing the model wrote is supported by the passages: quote them instead.
+            let answer = self.extractive(lang, &question, &passages, timings(first_token));
+            send(AskEvent::Citations(answer.citations.clone())).await;
+            return Ok(answer);
+        }
+        let mut cites = Vec::new();
+        for n in verified.cited() {
+            let claim: String = verified
+                .sentences
+                .iter()
+                .filter(|s| s.cites.contains(&n))
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let hit = &passages[n - 1];
+            cites.push(self.citation(n, hit, citations::best_quote(&self.analyzer, &claim, &hit.payload.text)));
+        }
+        send(AskEvent::Citations(cites.clone())).await;
+        Ok(Answer {
+            answer: verified.render(),
+            abstained: false,
+            citations: cites,
+            nearest: vec![],
+            mode: AnswerMode::Generated,
+            conversation_id: None,
+            timings_ms: timings(first_token),
+        })
+    }
+
+    fn citation(&self, n: usize, hit: &Hit, quote: String) -> Citation {
+        Citation {
+            n,
+            document_id: hit.payload.document_id.clone(),
+            title: hit.payload.title.clone(),
+            source: hit.payload.source.clone(),
+            section: hit.payload.section.clone(),
+            page: hit.payload.page,
+            chunk_id: hit.payload.chunk_id.clone(),
+            quote,
+            score: hit.score,
+        }
+    }
+
+    fn abstain(&self, lang: Lang, hits: &[Hit], timings: Timings) -> Answer {
+        let mut nearest: Vec<NearestDocument> = Vec::new();
+        for h in hits {
+            if nearest.len() == 3 {
+                break;
+            }
+            if !nearest.iter().any(|n| n.document_id == h.payload.document_id) {
+                nearest.push(NearestDocument {
+                    document_id: h.payload.document_id.clone(),
+                    title: h.payload.title.clone(),
+                    source: h.payload.source.clone(),
+                    section: h.payload.section.clone(),
+                });
+            }
+        }
+        let mut text = self.prompts.refusal(lang).to_string();
+        if !nearest.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(self.prompts.nearest(lang));
+            for n in &nearest {
+                text.push_str(&format!("\n- {} ({})", n.title, n.source));
+            }
+        }
+        Answer {
+            answer: text,
+            abstained: true,
+            citations: vec![],
+            nearest,
+            mode: AnswerMode::Abstained,
+            conversation_id: None,
+            timings_ms: timings,
+        }
+    }
+
+    /// Quote the passages that match the question best, verbatim, with their citations.
+    fn extractive(&self, lang: Lang, question: &str, passages: &[Hit], timings: Timings) -> Answer {
+        let terms = self.analyzer.term_set(question);
+        let scored: Vec<(usize, f32)> = passages
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                (
+                    i,
+                    coverage(&self.analyzer, &terms, &format!("{}\n{}", h.payload.section, h.payload.text)),
+                )
+            })
+            .collect();
+        let top = scored.first().map_or(0.0, |s| s.1);
+        // The best-ranked passage always; a second one only if it matches nearly as well.
+        let chosen: Vec<usize> = scored
+            .iter()
+            .enumerate()
+            .filter(|(rank, (_, c))| *rank == 0 || (*c >= top * 0.8 && *c > 0.0))
+            .map(|(_, (i, _))| *i)
+            .take(2)
+            .collect();
+        let mut text = self.prompts.extractive(lang).to_string();
+        let mut cites = Vec::new();
+        for i in chosen {
+            let hit = &passages[i];
+            let quote = hit.payload.text.clone();
+            text.push_str(&format!("\n\n{}\n“{}” [{}]", hit.payload.section, quote, i + 1));
+            cites.push(self.citation(i + 1, hit, quote));
+        }
+        Answer {
+            answer: text,
+            abstained: false,
+            citations: cites,
+            nearest: vec![],
+            mode: AnswerMode::Extractive,
+            conversation_id: None,
+            timings_ms: timings,
+        }
+    }
+}
+
+/// The model's own "the documents do not cover this" (the phrase the prompts ask for).
+fn says_not_covered(raw: &str) -> bool {
+    let l = raw.to_lowercase();
+    ["do not cover", "does not cover", "don't cover", "not covered", "찾을 수 없습니다"]
+        .iter()
+        .any(|p| l.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_refusals_are_recognised() {
+        assert!(says_not_covered("The documents do not cover this."));
+        assert!(says_not_covered("문서에서 이 내용을 찾을 수 없습니다."));
+        assert!(!says_not_covered("Researchers report bugs [1]."));
+    }
+}

@@ -1,0 +1,180 @@
+//! Prompt templates from `prompts/`, read once at start (edit them and restart, no rebuild).
+
+use std::path::Path;
+
+use crate::index::Hit;
+use crate::llm::ChatMessage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    pub fn of(question: &str) -> Self {
+        if crate::lexical::is_korean(question) {
+            Lang::Ko
+        } else {
+            Lang::En
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("prompt template {path} is missing or unreadable: {reason}")]
+pub struct PromptError {
+    path: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+struct PerLang {
+    system: String,
+    user: String,
+    refusal: String,
+    nearest: String,
+    extractive: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Prompts {
+    en: PerLang,
+    ko: PerLang,
+    passage: String,
+}
+
+fn read(dir: &Path, name: &str) -> Result<String, PromptError> {
+    let path = dir.join(name);
+    std::fs::read_to_string(&path)
+        .map(|s| s.trim_end().to_string())
+        .map_err(|e| PromptError {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
+fn per_lang(dir: &Path, lang: &str) -> Result<PerLang, PromptError> {
+    Ok(PerLang {
+        system: read(dir, &format!("answer.system.{lang}.txt"))?,
+        user: read(dir, &format!("answer.user.{lang}.txt"))?,
+        refusal: read(dir, &format!("refusal.{lang}.txt"))?,
+        nearest: read(dir, &format!("nearest.{lang}.txt"))?,
+        extractive: read(dir, &format!("extractive.{lang}.txt"))?,
+    })
+}
+
+/// Replace `{{key}}` placeholders in one pass, so text substituted in is never re-expanded
+/// (a passage containing "{{question}}" stays literal).
+pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let key = &after[..end];
+                match vars.iter().find(|(k, _)| *k == key) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push_str("{{");
+                        out.push_str(key);
+                        out.push_str("}}");
+                    }
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Prompts {
+    pub fn load(dir: &Path) -> Result<Self, PromptError> {
+        Ok(Self {
+            en: per_lang(dir, Lang::En.code())?,
+            ko: per_lang(dir, Lang::Ko.code())?,
+            passage: read(dir, "passage.txt")?,
+        })
+    }
+
+    fn lang(&self, lang: Lang) -> &PerLang {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Ko => &self.ko,
+        }
+    }
+
+    pub fn refusal(&self, lang: Lang) -> &str {
+        &self.lang(lang).refusal
+    }
+    pub fn nearest(&self, lang: Lang) -> &str {
+        &self.lang(lang).nearest
+    }
+    pub fn extractive(&self, lang: Lang) -> &str {
+        &self.lang(lang).extractive
+    }
+
+    /// The chat for the model: system rules, then the numbered, fenced passages and the question.
+    pub fn answer_messages(&self, lang: Lang, question: &str, passages: &[Hit]) -> Vec<ChatMessage> {
+        let block = passages
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let page = h.payload.page.map(|p| format!(", p. {p}")).unwrap_or_default();
+                // Passage text cannot close its fence: triple quotes inside are neutralised.
+                let text = h.payload.text.replace("\"\"\"", "\"\"");
+                render(
+                    &self.passage,
+                    &[
+                        ("n", &(i + 1).to_string()),
+                        ("title", &h.payload.title),
+                        ("section", &h.payload.section),
+                        ("page", &page),
+                        ("source", &h.payload.source),
+                        ("text", &text),
+                    ],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let p = self.lang(lang);
+        vec![
+            ChatMessage::new("system", p.system.clone()),
+            ChatMessage::new("user", render(&p.user, &[("passages", &block), ("question", question)])),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_is_single_pass() {
+        assert_eq!(
+            render("Q: {{question}} P: {{passages}} {{unknown}}", &[("question", "{{passages}}"), ("passages", "x")]),
+            "Q: {{passages}} P: x {{unknown}}"
+        );
+        assert_eq!(render("open {{ never closed", &[]), "open {{ never closed");
+    }
+
+    #[test]
+    fn repository_prompts_load() {
+        let p = Prompts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")).unwrap();
+        assert!(p.refusal(Lang::Ko).contains("찾지 못했습니다"));
+        assert_eq!(Lang::of("연차휴가는 며칠?"), Lang::Ko);
+    }
+}

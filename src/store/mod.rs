@@ -1,0 +1,332 @@
+//! Metadata in SQL (SQLite by default): documents, versions, chunks, ingest jobs.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    pub id: String,
+    pub source: String,
+    pub title: String,
+    pub active_version_id: Option<String>,
+    pub active_hash: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    pub document_id: &'a str,
+    pub content_hash: &'a str,
+    pub format: &'a str,
+    pub groups: &'a [String],
+    pub pages: usize,
+    pub original_path: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub id: String,
+    pub ordinal: usize,
+    pub section: String,
+    pub page: Option<u32>,
+    pub text: String,
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub source: String,
+    pub status: String,
+    pub document_id: Option<String>,
+    pub version_id: Option<String>,
+    pub pages: i64,
+    pub chunks: i64,
+    pub embedded: i64,
+    pub attempts: i64,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn document_by_source(&self, source: &str) -> Result<Option<Document>> {
+        let row = sqlx::query(
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.source = ?",
+        )
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| document_from_row(&r)))
+    }
+
+    pub async fn document(&self, id: &str) -> Result<Document> {
+        let row = sqlx::query(
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| document_from_row(&r))
+            .ok_or_else(|| StoreError::NotFound(format!("document {id}")))
+    }
+
+    pub async fn documents(&self) -> Result<Vec<Document>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id ORDER BY d.source",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(document_from_row).collect())
+    }
+
+    /// The document for `source`, created if new.
+    pub async fn ensure_document(&self, source: &str, title: &str) -> Result<Document> {
+        if let Some(doc) = self.document_by_source(source).await? {
+            return Ok(doc);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        sqlx::query(
+            "INSERT INTO documents (id, source, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT(source) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(source)
+        .bind(title)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&self.pool)
+        .await?;
+        self.document_by_source(source)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("document {source}")))
+    }
+
+    /// A new version in state `indexing`.
+    pub async fn create_version(&self, v: NewVersion<'_>) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let groups = serde_json::to_string(v.groups).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO versions (id, document_id, number, content_hash, format, groups, status, pages, original_path, created_at) \
+             VALUES (?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id = ?), ?, ?, ?, 'indexing', ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(v.document_id)
+        .bind(v.document_id)
+        .bind(v.content_hash)
+        .bind(v.format)
+        .bind(groups)
+        .bind(v.pages as i64)
+        .bind(v.original_path)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Store the version's chunks and make it the document's active version, in one transaction.
+    pub async fn activate_version(
+        &self,
+        document_id: &str,
+        version_id: &str,
+        title: &str,
+        chunks: &[NewChunk],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for c in chunks {
+            sqlx::query(
+                "INSERT INTO chunks (id, version_id, document_id, ordinal, section, page, text, content_hash) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&c.id)
+            .bind(version_id)
+            .bind(document_id)
+            .bind(c.ordinal as i64)
+            .bind(&c.section)
+            .bind(c.page.map(i64::from))
+            .bind(&c.text)
+            .bind(&c.content_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'active'")
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE versions SET status = 'active', chunk_count = ? WHERE id = ?")
+            .bind(chunks.len() as i64)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE documents SET active_version_id = ?, title = ?, updated_at = ? WHERE id = ?")
+            .bind(version_id)
+            .bind(title)
+            .bind(now())
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn fail_version(&self, version_id: &str, error: &str) -> Result<()> {
+        sqlx::query("UPDATE versions SET status = 'failed', error = ? WHERE id = ?")
+            .bind(error)
+            .bind(version_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Versions left in `indexing` by a crash: never visible, now marked failed.
+    pub async fn fail_interrupted_versions(&self) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE versions SET status = 'failed', error = 'interrupted before it was activated' WHERE status = 'indexing'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn chunk_count(&self) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM chunks c JOIN documents d ON d.active_version_id = c.version_id",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn create_job(&self, source: &str) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        sqlx::query(
+            "INSERT INTO jobs (id, source, status, attempts, created_at, updated_at) VALUES (?, ?, 'running', 1, ?, ?)",
+        )
+        .bind(&id)
+        .bind(source)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn job_progress(
+        &self,
+        id: &str,
+        document_id: Option<&str>,
+        version_id: Option<&str>,
+        pages: usize,
+        chunks: usize,
+        embedded: usize,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET document_id = COALESCE(?, document_id), version_id = COALESCE(?, version_id), \
+             pages = ?, chunks = ?, embedded = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(document_id)
+        .bind(version_id)
+        .bind(pages as i64)
+        .bind(chunks as i64)
+        .bind(embedded as i64)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn finish_job(&self, id: &str, outcome: Result<&str, &str>) -> Result<()> {
+        let (status, outcome, error) = match outcome {
+            Ok(o) => ("done", Some(o), None),
+            Err(e) => ("failed", None, Some(e)),
+        };
+        sqlx::query("UPDATE jobs SET status = ?, outcome = ?, error = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(outcome)
+            .bind(error)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Job> {
+        let r = sqlx::query("SELECT * FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        Ok(Job {
+            id: r.try_get("id")?,
+            source: r.try_get("source")?,
+            status: r.try_get("status")?,
+            document_id: r.try_get("document_id")?,
+            version_id: r.try_get("version_id")?,
+            pages: r.try_get("pages")?,
+            chunks: r.try_get("chunks")?,
+            embedded: r.try_get("embedded")?,
+            attempts: r.try_get("attempts")?,
+            outcome: r.try_get("outcome")?,
+            error: r.try_get("error")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+}
+
+fn document_from_row(r: &sqlx::sqlite::SqliteRow) -> Document {
+    Document {
+        id: r.get(0),
+        source: r.get(1),
+        title: r.get(2),
+        active_version_id: r.get(3),
+        active_hash: r.get(4),
+        created_at: r.get(5),
+        updated_at: r.get(6),
+    }
+}
