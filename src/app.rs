@@ -116,9 +116,7 @@ impl App {
             index.clone(),
             generator.clone(),
             prompts,
-            settings.retrieval.clone(),
-            settings.llm.clone(),
-            settings.http.max_question_bytes,
+            &settings,
         );
         let ingestor = Ingestor {
             store: store.clone(),

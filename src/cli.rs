@@ -14,7 +14,11 @@ use crate::index::SearchMode;
 use crate::rag::{Answer, AskRequest, SearchResult};
 
 #[derive(Debug, Parser)]
-#[command(name = "regula", version, about = "Answers questions about internal regulations, citing them")]
+#[command(
+    name = "regula",
+    version,
+    about = "Answers questions about internal regulations, citing them"
+)]
 pub struct Cli {
     /// TOML settings file (defaults, then this file, then REGULA__SECTION__KEY variables).
     #[arg(long, global = true)]
@@ -88,7 +92,10 @@ pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(settings).await,
-        Command::Ingest { ref paths, ref groups } => ingest(settings, paths, groups, cli.json).await,
+        Command::Ingest {
+            ref paths,
+            ref groups,
+        } => ingest(settings, paths, groups, cli.json).await,
         Command::Ask {
             ref question,
             ref server,
@@ -148,7 +155,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ingest(settings: Settings, paths: &[PathBuf], groups: &[String], json_out: bool) -> anyhow::Result<()> {
+async fn ingest(
+    settings: Settings,
+    paths: &[PathBuf],
+    groups: &[String],
+    json_out: bool,
+) -> anyhow::Result<()> {
     let files = crate::ingest::Ingestor::collect_files(paths)?;
     if files.is_empty() {
         bail!("no files found under {paths:?}");
@@ -217,6 +229,9 @@ async fn ingest(settings: Settings, paths: &[PathBuf], groups: &[String], json_o
             "{indexed} indexed ({chunks} chunks), {unchanged} unchanged, {failed} failed in {seconds:.1}s"
         );
     }
+    if failed > 0 {
+        bail!("{failed} of {} files failed (see above)", files.len());
+    }
     Ok(())
 }
 
@@ -233,9 +248,15 @@ async fn remote<T: serde::de::DeserializeOwned>(
         .await
         .with_context(|| format!("cannot reach {url}"))?;
     let status = response.status();
-    let value: serde_json::Value = response.json().await.context("server response is not JSON")?;
+    let value: serde_json::Value = response
+        .json()
+        .await
+        .context("server response is not JSON")?;
     if !status.is_success() {
-        bail!("{status}: {}", value["error"]["message"].as_str().unwrap_or("error"));
+        bail!(
+            "{status}: {}",
+            value["error"]["message"].as_str().unwrap_or("error")
+        );
     }
     Ok(serde_json::from_value(value)?)
 }
@@ -250,7 +271,10 @@ fn print_answer(answer: &Answer, json_out: bool) -> anyhow::Result<()> {
         println!();
         for c in &answer.citations {
             let page = c.page.map(|p| format!(", p. {p}")).unwrap_or_default();
-            println!("[{}] {} — {}{} ({})", c.n, c.title, c.section, page, c.source);
+            println!(
+                "[{}] {} — {}{} ({})",
+                c.n, c.title, c.section, page, c.source
+            );
         }
     }
     Ok(())
@@ -258,12 +282,22 @@ fn print_answer(answer: &Answer, json_out: bool) -> anyhow::Result<()> {
 
 fn print_results(results: &[SearchResult], json_out: bool) -> anyhow::Result<()> {
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&json!({ "results": results }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "results": results }))?
+        );
         return Ok(());
     }
     for (i, r) in results.iter().enumerate() {
         let snippet: String = r.text.chars().take(160).collect();
-        println!("{:>2}. {:.4}  {}  [{}]\n    {}", i + 1, r.score, r.source, r.section, snippet.replace('\n', " "));
+        println!(
+            "{:>2}. {:.4}  {}  [{}]\n    {}",
+            i + 1,
+            r.score,
+            r.source,
+            r.section,
+            snippet.replace('\n', " ")
+        );
     }
     Ok(())
 }

@@ -85,6 +85,9 @@ pub struct EmbedSettings {
     /// Identifies the model that built the index; vectors of two models are never mixed.
     pub model_id: String,
     pub dimension: usize,
+    /// Whether the embedding model understands Korean. When false (MiniLM), Korean questions are
+    /// retrieved on the sparse side alone: the English-only model's Korean similarities are noise.
+    pub multilingual: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -195,6 +198,7 @@ impl Default for EmbedSettings {
             max_length: 256,
             model_id: "all-MiniLM-L6-v2-int8".into(),
             dimension: 384,
+            multilingual: false,
         }
     }
 }
@@ -290,13 +294,17 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_then_file_then_env() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("regula.toml", "[retrieval]\ntop_k = 5\n[llm]\nmax_tokens = 64\n")?;
+            jail.create_file(
+                "regula.toml",
+                "[retrieval]\ntop_k = 5\n[llm]\nmax_tokens = 64\n",
+            )?;
             jail.set_env("REGULA__LLM__MAX_TOKENS", "99");
             jail.set_env("REGULA__HTTP__ADDR", "127.0.0.1:9999");
             let s = Settings::load(Some(Path::new("regula.toml"))).expect("loads");

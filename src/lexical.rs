@@ -26,17 +26,113 @@ const EN_STOPWORDS: &[&str] = &[
 
 /// Korean question words and fillers that carry no topic.
 const KO_STOPWORDS: &[&str] = &[
-    "무엇", "뭐", "뭔가", "어떻게", "어떤", "언제", "얼마", "얼마나", "누가", "누구", "왜", "어디",
-    "있나요", "하나요", "인가요", "되나요", "알려줘", "알려주세요", "궁금", "궁금해요", "좀", "꼭",
-    "수", "것", "등", "및", "그", "이", "저", "해야", "하는", "있는", "없는", "경우", "때",
+    "무엇",
+    "뭐",
+    "뭔가",
+    "어떻게",
+    "어떤",
+    "언제",
+    "얼마",
+    "얼마나",
+    "누가",
+    "누구",
+    "왜",
+    "어디",
+    "있나요",
+    "하나요",
+    "인가요",
+    "되나요",
+    "알려줘",
+    "알려주세요",
+    "궁금",
+    "궁금해요",
+    "좀",
+    "꼭",
+    "수",
+    "것",
+    "등",
+    "및",
+    "그",
+    "이",
+    "저",
+    "해야",
+    "하는",
+    "있는",
+    "없는",
+    "경우",
+    "때",
+    "몇",
+    // Generic verbs of a question ("…받을 수 있나요", "…해야 하나요"): no topic in them.
+    "받을",
+    "받는",
+    "받은",
+    "받나요",
+    "받아야",
+    "할",
+    "하면",
+    "해요",
+    "하나",
+    "되나요",
+    "될",
+    "된",
+    "되는",
+    "있을",
+    "있어요",
+    "없나요",
+    "없어요",
+    "해도",
+    "되요",
+    "돼요",
 ];
 
 /// Particles and endings stripped from the end of a Hangul word, longest first.
 const KO_SUFFIXES: &[&str] = &[
-    "으로부터", "에서부터", "이라도", "에게서", "한테서", "으로서", "으로써", "입니까", "습니까",
-    "인가요", "에서는", "에게는", "으로는", "이에요", "예요", "에서", "에게", "한테", "께서", "까지",
-    "부터", "으로", "이나", "라도", "처럼", "보다", "마다", "만큼", "이다", "이며", "하고", "은", "는",
-    "이", "가", "을", "를", "에", "의", "로", "와", "과", "도", "만", "나", "요",
+    "으로부터",
+    "에서부터",
+    "이라도",
+    "에게서",
+    "한테서",
+    "으로서",
+    "으로써",
+    "입니까",
+    "습니까",
+    "인가요",
+    "에서는",
+    "에게는",
+    "으로는",
+    "이에요",
+    "예요",
+    "에서",
+    "에게",
+    "한테",
+    "께서",
+    "까지",
+    "부터",
+    "으로",
+    "이나",
+    "라도",
+    "처럼",
+    "보다",
+    "마다",
+    "만큼",
+    "이다",
+    "이며",
+    "하고",
+    "은",
+    "는",
+    "이",
+    "가",
+    "을",
+    "를",
+    "에",
+    "의",
+    "로",
+    "와",
+    "과",
+    "도",
+    "만",
+    "나",
+    "요",
 ];
 
 fn is_hangul(c: char) -> bool {
@@ -63,14 +159,59 @@ pub fn is_korean(text: &str) -> bool {
     hangul_ratio(text) >= 0.3
 }
 
+/// Weight of a term that only a thesaurus expansion brought into a query.
+const EXPANSION_WEIGHT: f32 = 0.6;
+
+/// How employees say it -> how regulations say it (`resources/thesaurus.tsv`).
+#[derive(Debug, Clone, Default)]
+pub struct Thesaurus {
+    entries: Vec<(String, String)>,
+}
+
+impl Thesaurus {
+    pub fn parse(text: &str) -> Self {
+        let entries = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+            .collect();
+        Self { entries }
+    }
+
+    pub fn builtin() -> Self {
+        Self::parse(include_str!("../resources/thesaurus.tsv"))
+    }
+
+    /// Regulation terms for the words of `text` that start with a thesaurus key.
+    pub fn expand(&self, text: &str) -> String {
+        let lower = text.to_lowercase();
+        let mut out = Vec::new();
+        for word in lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            for (key, terms) in &self.entries {
+                if word.starts_with(key.as_str()) {
+                    out.push(terms.as_str());
+                }
+            }
+        }
+        out.join(" ")
+    }
+}
+
 pub struct Analyzer {
     stemmer: Stemmer,
+    thesaurus: Thesaurus,
 }
 
 impl Default for Analyzer {
     fn default() -> Self {
         Self {
             stemmer: Stemmer::create(Algorithm::English),
+            thesaurus: Thesaurus::builtin(),
         }
     }
 }
@@ -141,12 +282,23 @@ impl Analyzer {
             *tf.entry(term_id(t)).or_default() += 1.0;
         }
         let norm = K1 * (1.0 - B + B * len / avg_len.max(1.0));
-        to_sparse(tf.into_iter().map(|(i, f)| (i, f * (K1 + 1.0) / (f + norm))))
+        to_sparse(
+            tf.into_iter()
+                .map(|(i, f)| (i, f * (K1 + 1.0) / (f + norm))),
+        )
     }
 
-    /// Query-side weights: one per distinct term.
+    /// Query-side weights: one per distinct term of the question, less for terms that only the
+    /// thesaurus adds (연봉 -> 임금, vacation -> leave).
     pub fn query_vector(&self, text: &str) -> Sparse {
-        to_sparse(self.term_set(text).iter().map(|t| (term_id(t), 1.0)))
+        let own = self.term_set(text);
+        let expanded = self.term_set(&self.thesaurus.expand(text));
+        let extra = expanded.into_iter().filter(|t| !own.contains(t));
+        to_sparse(
+            own.iter()
+                .map(|t| (term_id(t), 1.0))
+                .chain(extra.map(|t| (term_id(&t), EXPANSION_WEIGHT))),
+        )
     }
 }
 
@@ -246,7 +398,10 @@ mod tests {
             a.terms("What are the Holidays?"),
             vec!["e:holiday".to_string()]
         );
-        assert_eq!(a.term_set("vacation vacations"), vec!["e:vacat".to_string()]);
+        assert_eq!(
+            a.term_set("vacation vacations"),
+            vec!["e:vacat".to_string()]
+        );
     }
 
     #[test]
@@ -286,10 +441,41 @@ mod tests {
         let a = Analyzer::default();
         let v = a.document_vector("leave leave leave policy", 100.0);
         assert!(v.indices.windows(2).all(|w| w[0] < w[1]));
-        let leave = v.indices.iter().position(|i| *i == term_id("e:leav")).unwrap();
-        let policy = v.indices.iter().position(|i| *i == term_id("e:polici")).unwrap();
+        let leave = v
+            .indices
+            .iter()
+            .position(|i| *i == term_id("e:leav"))
+            .unwrap();
+        let policy = v
+            .indices
+            .iter()
+            .position(|i| *i == term_id("e:polici"))
+            .unwrap();
         assert!(v.values[leave] > v.values[policy]);
         assert!(v.values[leave] < K1 + 1.0);
+    }
+
+    #[test]
+    fn thesaurus_maps_employee_words_to_regulation_words() {
+        let a = Analyzer::default();
+        let plain = a.query_vector("근로계약");
+        let q = a.query_vector("회사랑 계약을 맺을 때 알려줘야 하는 것");
+        let weight = |v: &Sparse, t: &str| {
+            v.indices
+                .iter()
+                .position(|i| *i == term_id(t))
+                .map(|p| v.values[p])
+        };
+        assert_eq!(weight(&q, "k:체결"), Some(EXPANSION_WEIGHT), "맺 -> 체결");
+        assert_eq!(
+            weight(&q, "k:사용자"),
+            Some(EXPANSION_WEIGHT),
+            "회사 -> 사용자"
+        );
+        assert_eq!(weight(&q, "k:명시"), Some(EXPANSION_WEIGHT), "알려 -> 명시");
+        assert_eq!(weight(&plain, "k:근로계약"), Some(1.0));
+        let t = Thesaurus::parse("# comment\nvacation\tleave annual\n\nbad line\n");
+        assert_eq!(t.expand("Vacations next week"), "leave annual");
     }
 
     #[test]

@@ -16,9 +16,15 @@ pub mod store;
 /// Log to stderr with the configured level (`RUST_LOG` wins when set).
 pub fn init_tracing(settings: &config::LogSettings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{},llama_cpp_2=warn,ort=warn", settings.level)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{},llama_cpp_2=warn,ort=warn,qdrant_edge=error",
+            settings.level
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if settings.json {
         builder.json().try_init()
     } else {

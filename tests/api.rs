@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 
 async fn post(path: &str, body: Value) -> (u16, Value) {
     let app = shared_app();
-    let r = client().post(app.url(path)).json(&body).send().await.expect("request");
+    let r = client()
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -16,40 +21,77 @@ async fn post(path: &str, body: Value) -> (u16, Value) {
 fn sources(v: &Value, key: &str) -> Vec<String> {
     v[key]
         .as_array()
-        .map(|a| a.iter().map(|c| c["source"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|c| c["source"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn search_finds_the_expected_source() {
-    let (status, v) = post("/api/v1/search", json!({"query": "How do I report a security vulnerability for a reward?"})).await;
+    let (status, v) = post(
+        "/api/v1/search",
+        json!({"query": "How do I report a security vulnerability for a reward?"}),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     let top = &v["results"][0];
-    assert!(top["source"].as_str().unwrap().ends_with("tech-policies/bug-bounty.md"), "{v:#}");
-    assert!(top["section"].as_str().unwrap().starts_with("TTS Bug Bounty Program"));
+    assert!(
+        top["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("tech-policies/bug-bounty.md"),
+        "{v:#}"
+    );
+    assert!(top["section"]
+        .as_str()
+        .unwrap()
+        .starts_with("TTS Bug Bounty Program"));
     for key in ["chunk_id", "document_id", "title", "text", "score"] {
         assert!(!top[key].is_null(), "search result has {key}");
     }
 
-    let (_, v) = post("/api/v1/search", json!({"query": "연차휴가를 며칠 받을 수 있나요", "top_k": 5})).await;
-    let hit = v["results"].as_array().unwrap().iter().any(|r| r["section"].as_str().unwrap().contains("제60조"));
+    let (_, v) = post(
+        "/api/v1/search",
+        json!({"query": "연차휴가를 며칠 받을 수 있나요", "top_k": 5}),
+    )
+    .await;
+    let hit = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["section"].as_str().unwrap().contains("제60조"));
     assert!(hit, "Korean search finds 제60조 (연차 유급휴가): {v:#}");
 }
 
 #[tokio::test]
 async fn english_question_is_answered_with_a_citation() {
-    let (status, v) = post("/api/v1/ask", json!({"question": "What is the TTS bug bounty program?"})).await;
+    let (status, v) = post(
+        "/api/v1/ask",
+        json!({"question": "What is the TTS bug bounty program?"}),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["abstained"], false, "{v:#}");
     assert!(
-        sources(&v, "citations").iter().any(|s| s.ends_with("tech-policies/bug-bounty.md")),
+        sources(&v, "citations")
+            .iter()
+            .any(|s| s.ends_with("tech-policies/bug-bounty.md")),
         "cites bug-bounty.md: {v:#}"
     );
     let answer = v["answer"].as_str().unwrap();
-    assert!(answer.contains("[1]") || answer.contains("[2]") || answer.contains("[3]"), "{answer}");
+    assert!(
+        answer.contains("[1]") || answer.contains("[2]") || answer.contains("[3]"),
+        "{answer}"
+    );
     for c in v["citations"].as_array().unwrap() {
         let n = c["n"].as_u64().unwrap();
-        assert!(answer.contains(&format!("[{n}]")), "citation {n} appears in the answer");
+        assert!(
+            answer.contains(&format!("[{n}]")),
+            "citation {n} appears in the answer"
+        );
         assert!(!c["quote"].as_str().unwrap().is_empty());
     }
     assert!(v["timings_ms"]["total"].as_u64().is_some());
@@ -66,24 +108,36 @@ async fn korean_question_cites_article_17() {
     assert_eq!(v["abstained"], false, "{v:#}");
     let cites = v["citations"].as_array().unwrap();
     assert!(
-        cites.iter().any(|c| c["source"].as_str().unwrap().ends_with("labor-standards-act.md")
+        cites.iter().any(|c| c["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("labor-standards-act.md")
             && c["section"].as_str().unwrap().contains("제17조")),
         "cites 근로기준법 제17조: {v:#}"
     );
     let answer = v["answer"].as_str().unwrap();
-    assert!(answer.starts_with("관련 규정은"), "Korean introduction: {answer}");
+    assert!(
+        answer.starts_with("관련 규정은"),
+        "Korean introduction: {answer}"
+    );
     assert!(answer.contains("임금"), "quotes the article: {answer}");
 }
 
 #[tokio::test]
 async fn off_topic_questions_abstain_without_inventing() {
-    for q in ["What is the capital of France?", "프랑스의 수도는 어디인가요?"] {
+    for q in [
+        "What is the capital of France?",
+        "프랑스의 수도는 어디인가요?",
+    ] {
         let (status, v) = post("/api/v1/ask", json!({"question": q})).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["abstained"], true, "{q}: {v:#}");
         assert!(v["citations"].as_array().unwrap().is_empty());
         let answer = v["answer"].as_str().unwrap();
-        assert!(!answer.contains("Paris") && !answer.contains("파리"), "{answer}");
+        assert!(
+            !answer.contains("Paris") && !answer.contains("파리"),
+            "{answer}"
+        );
     }
 }
 
@@ -98,14 +152,23 @@ async fn sse_streams_tokens_then_done() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let body = r.text().await.unwrap();
     let events: Vec<&str> = body
         .lines()
         .filter_map(|l| l.strip_prefix("event: "))
         .collect();
-    let first_token = events.iter().position(|e| *e == "token").expect("token events");
-    let done = events.iter().position(|e| *e == "done").expect("done event");
+    let first_token = events
+        .iter()
+        .position(|e| *e == "token")
+        .expect("token events");
+    let done = events
+        .iter()
+        .position(|e| *e == "done")
+        .expect("done event");
     assert!(first_token < done, "{events:?}");
     assert_eq!(done, events.len() - 1, "done is last: {events:?}");
     assert!(events.contains(&"passages"), "{events:?}");
@@ -122,19 +185,39 @@ async fn sse_streams_tokens_then_done() {
 async fn bad_input_is_refused_and_the_server_keeps_answering() {
     let app = shared_app();
     let upload = |name: &'static str, bytes: Vec<u8>| async move {
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
-        let r = client().post(shared_app().url("/api/v1/documents")).multipart(form).send().await.unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        let r = client()
+            .post(shared_app().url("/api/v1/documents"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.json::<Value>().await.unwrap())
     };
-    let (status, v) = upload("policy.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec()).await;
+    let (status, v) = upload(
+        "policy.pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec(),
+    )
+    .await;
     assert_eq!(status, 422, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("PDF"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("PDF"),
+        "{v}"
+    );
     let (status, v) = upload("fake.pdf", b"just text".to_vec()).await;
     assert_eq!(status, 422, "{v}");
     let (status, v) = upload("tool.exe", b"MZ\x90\x00".to_vec()).await;
     assert_eq!(status, 422, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("unsupported"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported"),
+        "{v}"
+    );
     let (status, _) = upload("empty.md", Vec::new()).await;
     assert_eq!(status, 422);
     let (status, v) = upload("../../etc/passwd.md", b"# Hi\nHello".to_vec()).await;
@@ -157,32 +240,67 @@ async fn upload_then_unchanged_reupload_and_job_progress() {
     let app = shared_app();
     let doc = "# Parking policy\n\n## Bicycles\n\nBicycles are parked in the basement rack next to the loading dock.\n";
     let send = || async {
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(doc.as_bytes().to_vec()).file_name("parking.md"));
-        let r = client().post(shared_app().url("/api/v1/documents")).multipart(form).send().await.unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(doc.as_bytes().to_vec()).file_name("parking.md"),
+        );
+        let r = client()
+            .post(shared_app().url("/api/v1/documents"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         r.json::<Value>().await.unwrap()
     };
     let first = send().await;
-    assert_eq!(first["results"][0]["report"]["outcome"], "indexed", "{first:#}");
+    assert_eq!(
+        first["results"][0]["report"]["outcome"], "indexed",
+        "{first:#}"
+    );
     let second = send().await;
-    assert_eq!(second["results"][0]["report"]["outcome"], "unchanged", "{second:#}");
+    assert_eq!(
+        second["results"][0]["report"]["outcome"], "unchanged",
+        "{second:#}"
+    );
 
     let job_id = first["results"][0]["report"]["job_id"].as_str().unwrap();
-    let job: Value = client().get(app.url(&format!("/api/v1/jobs/{job_id}"))).send().await.unwrap().json().await.unwrap();
+    let job: Value = client()
+        .get(app.url(&format!("/api/v1/jobs/{job_id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(job["status"], "done");
     assert_eq!(job["chunks"], job["embedded"]);
 
-    let (_, v) = post("/api/v1/search", json!({"query": "where do I park my bicycle", "top_k": 3})).await;
+    let (_, v) = post(
+        "/api/v1/search",
+        json!({"query": "where do I park my bicycle", "top_k": 3}),
+    )
+    .await;
     assert_eq!(v["results"][0]["source"], "parking.md", "{v:#}");
-    let r = client().get(app.url("/api/v1/jobs/not-a-job")).send().await.unwrap();
+    let r = client()
+        .get(app.url("/api/v1/jobs/not-a-job"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]
 async fn readiness_reports_models_and_index() {
     let app = shared_app();
-    let v: Value = client().get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let v: Value = client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["ready"], true, "{v}");
     assert!(v["points"].as_u64().unwrap() > 50, "{v}");
 }

@@ -19,8 +19,17 @@ fn regula(data_dir: &std::path::Path) -> Command {
 }
 
 fn json_of(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(out)
+}
+
+fn parse(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -29,32 +38,74 @@ fn ingest_search_and_ask_from_the_command_line() {
     let folder = dir.path().join("policies");
     std::fs::create_dir_all(folder.join("tech")).unwrap();
     std::fs::copy(
-        common::sample("en-18f-handbook/general-information-and-resources/tech-policies/bug-bounty.md"),
+        common::sample(
+            "en-18f-handbook/general-information-and-resources/tech-policies/bug-bounty.md",
+        ),
         folder.join("tech/bug-bounty.md"),
     )
     .unwrap();
     std::fs::write(folder.join("broken.pdf"), b"%PDF-1.4 not really").unwrap();
     let data = dir.path().join("data");
 
-    let out = regula(&data).args(["ingest", "--json"]).arg(&folder).output().unwrap();
-    let v = json_of(&out);
+    let out = regula(&data)
+        .args(["ingest", "--json"])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed file makes the command fail"
+    );
+    let v = parse(&out);
     assert_eq!(v["indexed"], 1, "{v:#}");
     assert_eq!(v["failed"], 1, "the broken PDF fails alone: {v:#}");
-    let failed = v["files"].as_array().unwrap().iter().find(|f| f["ok"] == false).unwrap();
+    let failed = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["ok"] == false)
+        .unwrap();
     assert_eq!(failed["source"], "policies/broken.pdf");
 
-    let out = regula(&data).args(["search", "--json", "bug bounty rewards"]).output().unwrap();
+    let out = regula(&data)
+        .args(["search", "--json", "bug bounty rewards"])
+        .output()
+        .unwrap();
     let v = json_of(&out);
-    assert_eq!(v["results"][0]["source"], "policies/tech/bug-bounty.md", "{v:#}");
+    assert_eq!(
+        v["results"][0]["source"], "policies/tech/bug-bounty.md",
+        "{v:#}"
+    );
 
-    let out = regula(&data).args(["ask", "--json", "What is the TTS bug bounty program?"]).output().unwrap();
+    let out = regula(&data)
+        .args(["ask", "--json", "What is the TTS bug bounty program?"])
+        .output()
+        .unwrap();
     let v = json_of(&out);
     assert_eq!(v["abstained"], false, "{v:#}");
-    assert!(v["citations"].as_array().unwrap().iter().any(|c| c["source"] == "policies/tech/bug-bounty.md"), "{v:#}");
+    assert!(
+        v["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["source"] == "policies/tech/bug-bounty.md"),
+        "{v:#}"
+    );
 
     // Same content again: nothing is re-embedded.
-    let out = regula(&data).args(["ingest", "--json"]).arg(folder.join("tech")).output().unwrap();
-    assert_eq!(json_of(&out)["unchanged"], 1);
+    std::fs::remove_file(folder.join("broken.pdf")).unwrap();
+    let out = regula(&data)
+        .args(["ingest", "--json"])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(
+        (v["unchanged"].as_u64(), v["indexed"].as_u64()),
+        (Some(1), Some(0)),
+        "{v:#}"
+    );
 }
 
 #[test]
@@ -67,5 +118,8 @@ fn a_missing_model_names_the_file_and_the_fix() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-model.gguf") && err.contains("fetch-models.sh"), "{err}");
+    assert!(
+        err.contains("no-such-model.gguf") && err.contains("fetch-models.sh"),
+        "{err}"
+    );
 }

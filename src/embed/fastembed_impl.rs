@@ -1,7 +1,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::{
+    InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel,
+};
 
 use super::{EmbedError, Embedder};
 use crate::config::EmbedSettings;
@@ -27,7 +29,10 @@ fn ort_environment(lib: &Path) -> Result<ort::environment::Environment, EmbedErr
     LOADED
         .get_or_init(|| {
             let builder = ort::init_from(lib).map_err(|e| e.to_string())?;
-            builder.with_name("regula").build().map_err(|e| e.to_string())
+            builder
+                .with_name("regula")
+                .build()
+                .map_err(|e| e.to_string())
         })
         .clone()
         .map_err(err)
@@ -41,7 +46,11 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>, EmbedError> {
 }
 
 impl FastEmbedder {
-    pub fn load(model_dir: &Path, ort_lib: &Path, settings: &EmbedSettings) -> Result<Self, EmbedError> {
+    pub fn load(
+        model_dir: &Path,
+        ort_lib: &Path,
+        settings: &EmbedSettings,
+    ) -> Result<Self, EmbedError> {
         let onnx = read(model_dir, "model.onnx")?;
         let tokenizer_files = TokenizerFiles {
             tokenizer_file: read(model_dir, "tokenizer.json")?,
@@ -51,7 +60,8 @@ impl FastEmbedder {
         };
         let environment = ort_environment(ort_lib)?;
         // Mean pooling is what all-MiniLM-L6-v2 was trained with; CLS pooling blurs relevance.
-        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
+        let model =
+            UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
         let mut options = InitOptionsUserDefined::new()
             .with_environment(environment)
             .with_max_length(settings.max_length);

@@ -111,7 +111,11 @@ fn sse_event<T: serde::Serialize>(name: &str, data: &T) -> Event {
         .unwrap_or_else(|_| Event::default().event("error").data("serialisation failed"))
 }
 
-async fn ask(State(app): State<AppState>, headers: HeaderMap, Json(body): Json<AskBody>) -> Result<Response> {
+async fn ask(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<AskBody>,
+) -> Result<Response> {
     let request = AskRequest {
         question: body.question,
         groups: None,
@@ -119,7 +123,9 @@ async fn ask(State(app): State<AppState>, headers: HeaderMap, Json(body): Json<A
     if let Some(g) = &app.generator {
         let capacity = (app.settings.llm.parallel as usize) + app.settings.llm.queue_capacity;
         if g.load() >= capacity {
-            return Err(ApiError::Busy("the answer service is busy; retry shortly".into()));
+            return Err(ApiError::Busy(
+                "the answer service is busy; retry shortly".into(),
+            ));
         }
     }
     if !wants_sse(&headers) {
@@ -159,13 +165,18 @@ async fn ask(State(app): State<AppState>, headers: HeaderMap, Json(body): Json<A
             Ok(answer) => sse_event("done", &answer),
             Err(e) => {
                 let e = ApiError::from(e);
-                sse_event("error", &json!({"code": e.code(), "message": e.public_message()}))
+                sse_event(
+                    "error",
+                    &json!({"code": e.code(), "message": e.public_message()}),
+                )
             }
         };
         let _ = out_tx.send(last).await;
     });
     let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,7 +188,10 @@ struct SearchBody {
 }
 
 async fn search(State(app): State<AppState>, Json(body): Json<SearchBody>) -> Result<Response> {
-    let top_k = body.top_k.unwrap_or(app.settings.retrieval.top_k).clamp(1, 100);
+    let top_k = body
+        .top_k
+        .unwrap_or(app.settings.retrieval.top_k)
+        .clamp(1, 100);
     let results = app.rag.search(&body.query, None, top_k, body.mode).await?;
     Ok(Json(json!({ "results": results })).into_response())
 }
@@ -206,7 +220,10 @@ async fn upload_documents(State(app): State<AppState>, mut form: Multipart) -> R
     {
         match field.name() {
             Some("groups") => {
-                let text = field.text().await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 groups = text
                     .split(',')
                     .map(|g| g.trim().to_string())
@@ -231,12 +248,18 @@ async fn upload_documents(State(app): State<AppState>, mut form: Multipart) -> R
         }
     }
     if files.is_empty() {
-        return Err(ApiError::BadRequest("no file in the upload (field `file`)".into()));
+        return Err(ApiError::BadRequest(
+            "no file in the upload (field `file`)".into(),
+        ));
     }
     let mut results = Vec::new();
     let mut first_error: Option<(String, ApiError)> = None;
     for (name, bytes) in files {
-        match app.ingestor.ingest_bytes(&name, bytes, groups.clone(), None).await {
+        match app
+            .ingestor
+            .ingest_bytes(&name, bytes, groups.clone(), None)
+            .await
+        {
             Ok(report) => results.push(json!({"file": name, "ok": true, "report": report})),
             Err(e) => {
                 let api = ApiError::from(e);

@@ -13,7 +13,9 @@ use qdrant_edge::{
 };
 use qdrant_edge::{CreateIndex, FieldIndexOperations, NamedQuery};
 
-use super::{dot, ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
+use super::{
+    dot, ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest, VectorIndex,
+};
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "sparse";
@@ -32,14 +34,16 @@ pub struct EdgeIndex {
 
 fn keyword(key: &str, value: &str) -> Result<Condition, IndexError> {
     Ok(Condition::Field(FieldCondition::new_match(
-        key.parse().map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
+        key.parse()
+            .map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
         Match::new_value(ValueVariants::String(value.to_string())),
     )))
 }
 
 fn flag(key: &str, value: bool) -> Result<Condition, IndexError> {
     Ok(Condition::Field(FieldCondition::new_match(
-        key.parse().map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
+        key.parse()
+            .map_err(|_| IndexError::Engine(format!("bad field {key}")))?,
         Match::new_value(ValueVariants::Bool(value)),
     )))
 }
@@ -61,14 +65,21 @@ impl EdgeIndex {
             }
         }
         let config = EdgeConfig::builder()
-            .vector(DENSE, EdgeVectorParams::builder(dimension, Distance::Dot).build())
+            .vector(
+                DENSE,
+                EdgeVectorParams::builder(dimension, Distance::Dot).build(),
+            )
             .sparse_vector(
                 SPARSE,
-                EdgeSparseVectorParams::builder().modifier(Modifier::Idf).build(),
+                EdgeSparseVectorParams::builder()
+                    .modifier(Modifier::Idf)
+                    .build(),
             )
             .build();
         let fresh = !dir.join("segments").exists()
-            || std::fs::read_dir(dir.join("segments")).map(|mut d| d.next().is_none()).unwrap_or(true);
+            || std::fs::read_dir(dir.join("segments"))
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(true);
         let shard = if fresh {
             EdgeShard::new(dir, config).map_err(engine)?
         } else {
@@ -85,12 +96,14 @@ impl EdgeIndex {
                 ("groups", PayloadSchemaType::Keyword),
                 ("active", PayloadSchemaType::Bool),
             ] {
-                index.update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(
-                    CreateIndex {
-                        field_name: field.parse().map_err(|_| IndexError::Engine(field.into()))?,
+                index.update(UpdateOperation::FieldIndexOperation(
+                    FieldIndexOperations::CreateIndex(CreateIndex {
+                        field_name: field
+                            .parse()
+                            .map_err(|_| IndexError::Engine(field.into()))?,
                         field_schema: Some(PayloadFieldSchema::FieldType(kind)),
-                    },
-                )))?;
+                    }),
+                ))?;
             }
             let marker_json = serde_json::json!({"model_id": model_id, "dimension": dimension});
             std::fs::write(&marker, marker_json.to_string()).map_err(engine)?;
@@ -99,12 +112,17 @@ impl EdgeIndex {
     }
 
     fn update(&self, op: UpdateOperation) -> Result<(), IndexError> {
-        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
         self.shard.update(op).map_err(engine)
     }
 
     fn delete_by(&self, filter: Filter) -> Result<(), IndexError> {
-        self.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(filter)))
+        self.update(UpdateOperation::PointOperation(
+            PointOperations::DeletePointsByFilter(filter),
+        ))
     }
 
     fn visible_filter(groups: &Option<Vec<String>>) -> Result<Filter, IndexError> {
@@ -125,7 +143,10 @@ impl EdgeIndex {
                     must_not: None,
                 }
             };
-            filter.must.get_or_insert_with(Vec::new).push(Condition::Filter(inner));
+            filter
+                .must
+                .get_or_insert_with(Vec::new)
+                .push(Condition::Filter(inner));
         }
         Ok(filter)
     }
@@ -163,27 +184,32 @@ impl VectorIndex for EdgeIndex {
         for p in points {
             let mut vectors = HashMap::new();
             vectors.insert(DENSE.to_string(), VectorPersisted::Dense(p.dense));
-            vectors.insert(SPARSE.to_string(), VectorPersisted::Sparse(sparse_vector(&p.sparse)));
+            vectors.insert(
+                SPARSE.to_string(),
+                VectorPersisted::Sparse(sparse_vector(&p.sparse)),
+            );
             list.push(PointStructPersisted {
                 id: point_id(&p.payload.chunk_id)?,
                 vector: VectorStructPersisted::Named(vectors),
                 payload: Some(to_payload(&p.payload, false)?),
             });
         }
-        self.update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
-            PointInsertOperations::PointsList(list),
-        )))
+        self.update(UpdateOperation::PointOperation(
+            PointOperations::UpsertPoints(PointInsertOperations::PointsList(list)),
+        ))
     }
 
     fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError> {
         let mut map = serde_json::Map::new();
         map.insert("active".into(), serde_json::Value::Bool(true));
-        self.update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(SetPayloadOp {
-            payload: Payload(map),
-            points: None,
-            filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
-            key: None,
-        })))?;
+        self.update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(
+            SetPayloadOp {
+                payload: Payload(map),
+                points: None,
+                filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
+                key: None,
+            },
+        )))?;
         if let Some(prev) = previous.filter(|p| *p != version_id) {
             self.delete_version(prev)?;
         }
@@ -232,9 +258,8 @@ impl VectorIndex for EdgeIndex {
                 if !r.sparse.indices.is_empty() {
                     prefetches.push(prefetch(sparse_query()));
                 }
-                let weights = (prefetches.len() == 2).then(|| {
-                    vec![OrderedFloat(r.dense_weight), OrderedFloat(r.sparse_weight)]
-                });
+                let weights = (prefetches.len() == 2)
+                    .then(|| vec![OrderedFloat(r.dense_weight), OrderedFloat(r.sparse_weight)]);
                 (
                     prefetches,
                     ScoringQuery::Fusion(Fusion::Rrf {
@@ -286,12 +311,18 @@ impl VectorIndex for EdgeIndex {
     }
 
     fn optimize(&self) -> Result<(), IndexError> {
-        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
         self.shard.optimize().map(|_| ()).map_err(engine)
     }
 
     fn flush(&self) -> Result<(), IndexError> {
-        let _guard = self.write_lock.lock().map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
         self.shard.flush();
         Ok(())
     }

@@ -22,7 +22,10 @@ pub struct Chunk {
 pub fn approx_tokens(text: &str) -> usize {
     let mut tokens = 0.0f32;
     for word in text.split_whitespace() {
-        let hangul = word.chars().filter(|c| ('\u{AC00}'..='\u{D7A3}').contains(c)).count();
+        let hangul = word
+            .chars()
+            .filter(|c| ('\u{AC00}'..='\u{D7A3}').contains(c))
+            .count();
         if hangul > 0 {
             tokens += hangul as f32 * 0.6 + (word.chars().count() - hangul) as f32 * 0.3;
         } else {
@@ -36,10 +39,12 @@ static MD_HEADING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(#{1,6})\s+(.+?)\s*#*\s*$").expect("regex"));
 static KO_CHAPTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^제\s*\d+\s*편|^제\s*\d+\s*장").expect("regex"));
-static KO_SECTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^제\s*\d+\s*절").expect("regex"));
+static KO_SECTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^제\s*\d+\s*절").expect("regex"));
 /// `제17조(근로조건의 명시) body…` — the heading is the article number and its title.
 static KO_ARTICLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(제\s*\d+\s*조(?:의\s*\d+)?\s*(?:[(（][^)）]{1,60}[)）])?)\s*(.*)$").expect("regex")
+    Regex::new(r"^(제\s*\d+\s*조(?:의\s*\d+)?\s*(?:[(（][^)）]{1,60}[)）])?)\s*(.*)$")
+        .expect("regex")
 });
 static EN_STRUCT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^((?:ARTICLE|Article|SECTION|Section)\s+\d+(?:\.\d+)*|§\s*\d+(?:\.\d+)*)\b[.:]?\s*(.{0,80})$")
@@ -47,13 +52,17 @@ static EN_STRUCT: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A line that starts a new block: list items, numbered items, Korean clause markers.
 static ITEM_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:[-*+]\s|\d+[.)]\s|\d+\\\.\s?|\*\*[①-⑳]\*\*|[①-⑳]|[가-하]\.\s)").expect("regex")
+    Regex::new(r"^\s*(?:[-*+]\s|\d+[.)]\s|\d+\\\.\s?|\*\*[①-⑳]\*\*|[①-⑳]|[가-하]\.\s)")
+        .expect("regex")
 });
 static TABLE_ROW: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*\|.*\|\s*$").expect("regex"));
-static TABLE_SEP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$").expect("regex"));
-static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!?\[([^\]]*)\]\([^)]*\)").expect("regex"));
-static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?[a-zA-Z][^>]*>").expect("regex"));
+static TABLE_SEP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$").expect("regex")
+});
+static LINK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"!?\[([^\]]*)\]\([^)]*\)").expect("regex"));
+static HTML_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"</?[a-zA-Z][^>]*>").expect("regex"));
 static SENTENCE_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[.!?。]\s+|다\.\s*|\n").expect("regex"));
 
@@ -61,7 +70,9 @@ static SENTENCE_END: LazyLock<Regex> =
 pub fn clean_inline(line: &str) -> String {
     let s = LINK.replace_all(line, "$1");
     let s = HTML_TAG.replace_all(&s, "");
-    s.replace("**", "").replace("__", "").replace('\\', "").replace('`', "")
+    s.replace("**", "")
+        .replace("__", "")
+        .replace(['\\', '`'], "")
 }
 
 struct Block {
@@ -123,7 +134,13 @@ impl Builder {
                     .iter()
                     .zip(cells.iter())
                     .filter(|(_, v)| !v.is_empty())
-                    .map(|(h, v)| if h.is_empty() { v.clone() } else { format!("{h}: {v}") })
+                    .map(|(h, v)| {
+                        if h.is_empty() {
+                            v.clone()
+                        } else {
+                            format!("{h}: {v}")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 self.current.push(row);
@@ -333,7 +350,12 @@ mod tests {
         let sections: Vec<&str> = c.iter().map(|c| c.section.as_str()).collect();
         assert_eq!(
             sections,
-            vec!["Handbook", "Handbook > Leave", "Handbook > Leave > Sick leave", "Handbook > Travel"]
+            vec![
+                "Handbook",
+                "Handbook > Leave",
+                "Handbook > Leave > Sick leave",
+                "Handbook > Travel"
+            ]
         );
         assert_eq!(c[2].text, "You get 13 days.");
     }
@@ -342,10 +364,20 @@ mod tests {
     fn korean_statute_articles_and_clauses() {
         let md = "# 근로기준법\n\n## 제4장 근로시간과 휴식\n\n##### 제60조 (연차 유급휴가)\n\n**①** 사용자는 1년간 80퍼센트 이상 출근한 근로자에게 15일의 유급휴가를 주어야 한다.\n\n**②** 사용자는 계속하여 근로한 기간이 1년 미만인 근로자에게 1개월 개근 시 1일의 유급휴가를 주어야 한다.\n\n##### 제61조 (연차 유급휴가의 사용 촉진)\n\n내용.";
         let c = chunk("근로기준법", &page(md), 220);
-        assert_eq!(c[0].section, "근로기준법 > 제4장 근로시간과 휴식 > 제60조 (연차 유급휴가)");
+        assert_eq!(
+            c[0].section,
+            "근로기준법 > 제4장 근로시간과 휴식 > 제60조 (연차 유급휴가)"
+        );
         assert!(c[0].text.starts_with("① 사용자는"));
-        assert!(c[0].text.contains("\n② 사용자는"), "clauses stay separate lines: {}", c[0].text);
-        assert_eq!(c[1].section, "근로기준법 > 제4장 근로시간과 휴식 > 제61조 (연차 유급휴가의 사용 촉진)");
+        assert!(
+            c[0].text.contains("\n② 사용자는"),
+            "clauses stay separate lines: {}",
+            c[0].text
+        );
+        assert_eq!(
+            c[1].section,
+            "근로기준법 > 제4장 근로시간과 휴식 > 제61조 (연차 유급휴가의 사용 촉진)"
+        );
     }
 
     #[test]
@@ -378,8 +410,14 @@ mod tests {
     fn budget_is_respected_and_pages_kept() {
         let long = "This is a sentence about leave policy. ".repeat(60);
         let pages = vec![
-            Page { number: Some(1), text: long.clone() },
-            Page { number: Some(2), text: "Second page.".into() },
+            Page {
+                number: Some(1),
+                text: long.clone(),
+            },
+            Page {
+                number: Some(2),
+                text: "Second page.".into(),
+            },
         ];
         let c = chunk("Doc", &pages, 50);
         assert!(c.len() > 3);
@@ -391,19 +429,33 @@ mod tests {
     #[test]
     fn real_corpora_chunk_cleanly() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample");
-        let act = std::fs::read_to_string(root.join("ko-labor-law/labor-standards-act.md")).unwrap();
-        let e = crate::ingest::extract::extract("labor-standards-act.md", act.as_bytes(), 100).unwrap();
+        let act =
+            std::fs::read_to_string(root.join("ko-labor-law/labor-standards-act.md")).unwrap();
+        let e =
+            crate::ingest::extract::extract("labor-standards-act.md", act.as_bytes(), 100).unwrap();
         let c = chunk(e.title.as_deref().unwrap_or(""), &e.pages, 220);
-        let art17 = c.iter().find(|c| c.section.ends_with("제17조 (근로조건의 명시)")).expect("제17조 chunk");
-        assert!(art17.section.starts_with("근로기준법 > 제2장"), "{}", art17.section);
+        let art17 = c
+            .iter()
+            .find(|c| c.section.ends_with("제17조 (근로조건의 명시)"))
+            .expect("제17조 chunk");
+        assert!(
+            art17.section.starts_with("근로기준법 > 제2장"),
+            "{}",
+            art17.section
+        );
         assert!(art17.text.contains("임금"));
-        let bb = std::fs::read_to_string(
-            root.join("en-18f-handbook/general-information-and-resources/tech-policies/bug-bounty.md"),
-        )
-        .unwrap();
+        let bb =
+            std::fs::read_to_string(root.join(
+                "en-18f-handbook/general-information-and-resources/tech-policies/bug-bounty.md",
+            ))
+            .unwrap();
         let e = crate::ingest::extract::extract("bug-bounty.md", bb.as_bytes(), 100).unwrap();
         let c = chunk(e.title.as_deref().unwrap_or(""), &e.pages, 220);
-        assert!(c.iter().any(|c| c.section == "TTS Bug Bounty Program > How it works"));
-        assert!(c.iter().all(|c| !c.text.contains("{%") && !c.text.contains("](")));
+        assert!(c
+            .iter()
+            .any(|c| c.section == "TTS Bug Bounty Program > How it works"));
+        assert!(c
+            .iter()
+            .all(|c| !c.text.contains("{%") && !c.text.contains("](")));
     }
 }

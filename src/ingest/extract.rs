@@ -3,8 +3,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use std::sync::LazyLock as Lazy;
 use regex::Regex;
+use std::sync::LazyLock as Lazy;
 
 use super::IngestError;
 
@@ -93,9 +93,11 @@ pub fn extract(name: &str, bytes: &[u8], max_pages: usize) -> Result<Extracted, 
     Ok(extracted)
 }
 
-static FRONT_MATTER: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?s)\A\u{feff}?---\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\z)").expect("regex"));
-static TEMPLATE_TAG: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?s)\{%.*?%\}|\{\{.*?\}\}").expect("regex"));
+static FRONT_MATTER: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?s)\A\u{feff}?---\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\z)").expect("regex")
+});
+static TEMPLATE_TAG: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?s)\{%.*?%\}|\{\{.*?\}\}").expect("regex"));
 static HTML_COMMENT: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?s)<!--.*?-->").expect("regex"));
 
 fn extract_markdown(text: &str) -> Extracted {
@@ -192,20 +194,38 @@ mod tests {
     #[test]
     fn korean_front_matter_title() {
         let md = "---\n제목: 근로기준법\n법령ID: '001872'\n---\n\n# 근로기준법\n";
-        assert_eq!(extract("a.md", md.as_bytes(), 10).unwrap().title.as_deref(), Some("근로기준법"));
+        assert_eq!(
+            extract("a.md", md.as_bytes(), 10).unwrap().title.as_deref(),
+            Some("근로기준법")
+        );
     }
 
     #[test]
     fn bad_inputs_get_clear_errors() {
-        assert!(matches!(detect("x.exe", b"MZ"), Err(IngestError::UnsupportedType(_))));
-        assert!(matches!(detect("x.pdf", b"hello"), Err(IngestError::Malformed(_))));
-        assert!(matches!(detect("x.md", &[0xff, 0x00, 0x12]), Err(IngestError::Malformed(_))));
-        assert!(matches!(extract("x.md", b"  \n\n", 10), Err(IngestError::Empty)));
+        assert!(matches!(
+            detect("x.exe", b"MZ"),
+            Err(IngestError::UnsupportedType(_))
+        ));
+        assert!(matches!(
+            detect("x.pdf", b"hello"),
+            Err(IngestError::Malformed(_))
+        ));
+        assert!(matches!(
+            detect("x.md", &[0xff, 0x00, 0x12]),
+            Err(IngestError::Malformed(_))
+        ));
+        assert!(matches!(
+            extract("x.md", b"  \n\n", 10),
+            Err(IngestError::Empty)
+        ));
         assert!(matches!(
             extract("x.pdf", b"%PDF-1.7\ngarbage garbage", 10),
             Err(IngestError::Malformed(_))
         ));
-        assert_eq!(detect("notes.txt", "안녕하세요".as_bytes()).unwrap(), Format::Text);
+        assert_eq!(
+            detect("notes.txt", "안녕하세요".as_bytes()).unwrap(),
+            Format::Text
+        );
         assert_eq!(detect("renamed.txt", b"%PDF-1.4").unwrap(), Format::Pdf);
     }
 }

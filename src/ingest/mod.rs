@@ -74,8 +74,19 @@ pub struct Ingestor {
     pub max_pages: usize,
 }
 
-/// Average chunk length in lexical terms, for BM25's length normalisation.
-const AVG_TERMS: f32 = 120.0;
+/// Typical chunk length in lexical terms, for BM25's length normalisation. Korean text yields about
+/// three terms per word (the word and its syllable bigrams), so it is normalised against its own
+/// typical length rather than English's.
+fn typical_terms(text: &str) -> f32 {
+    120.0 + 230.0 * crate::lexical::hangul_ratio(text)
+}
+
+/// The sparse side's text: the heading of the chunk's own section counts extra (a passage under
+/// "Sick leave" or "제60조 (연차 유급휴가)" is about that, whatever words its body uses).
+fn sparse_text(section: &str, text: &str) -> String {
+    let heading = section.rsplit(" > ").next().unwrap_or(section);
+    format!("{section}\n{heading}\n{heading}\n{text}")
+}
 const EMBED_BATCH: usize = 64;
 
 /// A source name as shown to users and used as the document's identity: relative, `/`-separated,
@@ -85,7 +96,7 @@ pub fn normalise_source(name: &str) -> Result<String, IngestError> {
         .split(['/', '\\'])
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    if parts.is_empty() || parts.iter().any(|p| *p == "..") || name.contains('\0') {
+    if parts.is_empty() || parts.contains(&"..") || name.contains('\0') {
         return Err(IngestError::BadName(name.to_string()));
     }
     Ok(parts.join("/"))
@@ -112,7 +123,10 @@ impl Ingestor {
             Err(e) => Err(e.to_string()),
         };
         self.store
-            .finish_job(&job_id, outcome.as_ref().map(|s| *s).map_err(|e| e.as_str()))
+            .finish_job(
+                &job_id,
+                outcome.as_ref().map(|s| *s).map_err(|e| e.as_str()),
+            )
             .await?;
         result
     }
@@ -198,11 +212,28 @@ impl Ingestor {
             })
             .await?;
         self.store
-            .job_progress(job_id, Some(&doc.id), Some(&version_id), extracted.pages.len(), chunks.len(), 0)
+            .job_progress(
+                job_id,
+                Some(&doc.id),
+                Some(&version_id),
+                extracted.pages.len(),
+                chunks.len(),
+                0,
+            )
             .await?;
 
         let indexed = self
-            .index_chunks(job_id, &doc.id, &version_id, &title, source, &groups, &chunks, &mut timings, progress)
+            .index_chunks(
+                job_id,
+                &doc.id,
+                &version_id,
+                &title,
+                source,
+                &groups,
+                &chunks,
+                &mut timings,
+                progress,
+            )
             .await;
         let new_chunks = match indexed {
             Ok(c) => c,
@@ -259,7 +290,10 @@ impl Ingestor {
         let total = chunks.len();
         for batch in chunks.chunks(EMBED_BATCH) {
             // The section path is embedded with the text: it names what the passage is about.
-            let texts: Vec<String> = batch.iter().map(|c| format!("{}\n{}", c.section, c.text)).collect();
+            let texts: Vec<String> = batch
+                .iter()
+                .map(|c| format!("{}\n{}", c.section, c.text))
+                .collect();
             let t = std::time::Instant::now();
             let embedder = self.embedder.clone();
             let (vectors, texts) = tokio::task::spawn_blocking(move || {
@@ -289,7 +323,8 @@ impl Ingestor {
                         text: c.text.clone(),
                     },
                     dense,
-                    sparse: analyzer.document_vector(text, AVG_TERMS),
+                    sparse: analyzer
+                        .document_vector(&sparse_text(&c.section, &c.text), typical_terms(text)),
                 });
                 new_chunks.push(NewChunk {
                     id,
@@ -377,6 +412,9 @@ mod tests {
 
     #[test]
     fn default_titles_come_from_file_names() {
-        assert_eq!(default_title("a/b/sick-leave_policy.md"), "sick leave policy");
+        assert_eq!(
+            default_title("a/b/sick-leave_policy.md"),
+            "sick leave policy"
+        );
     }
 }

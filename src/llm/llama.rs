@@ -75,11 +75,13 @@ impl LlamaGenerator {
         std::thread::Builder::new()
             .name("regula-llm".into())
             .spawn(move || {
-                let model_params = LlamaModelParams::default().with_n_gpu_layers(settings.n_gpu_layers);
+                let model_params =
+                    LlamaModelParams::default().with_n_gpu_layers(settings.n_gpu_layers);
                 let model = match LlamaModel::load_from_file(backend, &path, &model_params) {
                     Ok(m) => m,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(LlmError::Load(format!("{}: {e}", path.display()))));
+                        let _ =
+                            ready_tx.send(Err(LlmError::Load(format!("{}: {e}", path.display()))));
                         return;
                     }
                 };
@@ -90,8 +92,9 @@ impl LlamaGenerator {
                     .with_n_threads(threads(settings.threads))
                     .with_n_threads_batch(threads(settings.threads));
                 if settings.flash_attention {
-                    ctx_params = ctx_params
-                        .with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED);
+                    ctx_params = ctx_params.with_flash_attention_policy(
+                        llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED,
+                    );
                 }
                 let ctx = match model.new_context(backend, ctx_params) {
                     Ok(c) => c,
@@ -140,10 +143,18 @@ impl Generator for LlamaGenerator {
         &self.name
     }
 
-    fn generate(&self, messages: Vec<ChatMessage>, options: GenOptions) -> Result<GenStream, LlmError> {
+    fn generate(
+        &self,
+        messages: Vec<ChatMessage>,
+        options: GenOptions,
+    ) -> Result<GenStream, LlmError> {
         let (tx, rx) = mpsc::channel(256);
         self.pending.fetch_add(1, Ordering::SeqCst);
-        match self.queue.try_send(Job { messages, options, tx }) {
+        match self.queue.try_send(Job {
+            messages,
+            options,
+            tx,
+        }) {
             Ok(()) => Ok(rx),
             Err(e) => {
                 self.pending.fetch_sub(1, Ordering::SeqCst);
@@ -263,10 +274,11 @@ impl Worker<'_> {
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.replace('\0', "")))
             .collect();
-        let prompt = match messages
-            .map_err(|e| e.to_string())
-            .and_then(|m| self.model.apply_chat_template(&self.template, &m, true).map_err(|e| e.to_string()))
-        {
+        let prompt = match messages.map_err(|e| e.to_string()).and_then(|m| {
+            self.model
+                .apply_chat_template(&self.template, &m, true)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(p) => p,
             Err(e) => return self.reject(&job.tx, LlmError::Failed(format!("chat template: {e}"))),
         };
@@ -289,7 +301,10 @@ impl Worker<'_> {
             batch.clear();
             for (j, tok) in piece.iter().enumerate() {
                 let i = start * self.n_batch + j;
-                if batch.add(*tok, i as i32, &[seq as i32], i == last_index).is_err() {
+                if batch
+                    .add(*tok, i as i32, &[seq as i32], i == last_index)
+                    .is_err()
+                {
                     return self.reject(&job.tx, LlmError::Failed("batch overflow".into()));
                 }
             }
@@ -371,7 +386,9 @@ impl Worker<'_> {
 
     /// One decode step for every active sequence.
     fn step(&mut self) {
-        let active: Vec<usize> = (0..self.slots.len()).filter(|i| self.slots[*i].is_some()).collect();
+        let active: Vec<usize> = (0..self.slots.len())
+            .filter(|i| self.slots[*i].is_some())
+            .collect();
         let mut batch = LlamaBatch::new(active.len().max(1), 1);
         for (bi, &seq) in active.iter().enumerate() {
             let slot = self.slots[seq].as_mut().expect("active slot");
@@ -392,7 +409,9 @@ impl Worker<'_> {
             return;
         }
         for seq in active {
-            let Some(slot) = self.slots[seq].as_mut() else { continue };
+            let Some(slot) = self.slots[seq].as_mut() else {
+                continue;
+            };
             let token = slot.sampler.sample(&self.ctx, slot.batch_index);
             slot.last = token;
             self.emit(seq);

@@ -68,7 +68,11 @@ pub type GenStream = mpsc::Receiver<GenEvent>;
 pub trait Generator: Send + Sync {
     fn name(&self) -> &str;
     /// Queue a chat for generation. Fails at once with `QueueFull` rather than waiting.
-    fn generate(&self, messages: Vec<ChatMessage>, options: GenOptions) -> Result<GenStream, LlmError>;
+    fn generate(
+        &self,
+        messages: Vec<ChatMessage>,
+        options: GenOptions,
+    ) -> Result<GenStream, LlmError>;
     /// Requests waiting plus being decoded.
     fn load(&self) -> usize;
 }

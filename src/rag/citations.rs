@@ -16,10 +16,13 @@ use crate::lexical::{coverage, Analyzer};
 
 pub const MIN_SUPPORT: f32 = 0.5;
 
-static MARKER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[\[［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］]").expect("regex"));
-static SENTENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s).*?(?:[.!?。](?:\s*[\[［][^\]］]*[\]］])*(?:\s+|$)|다\.\s*|\n+|$)").expect("regex"));
+static MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\[［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］]").expect("regex")
+});
+static SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s).*?(?:[.!?。](?:\s*[\[［][^\]］]*[\]］])*(?:\s+|$)|다\.\s*|\n+|$)")
+        .expect("regex")
+});
 
 /// Passage numbers (1-based) cited in `text`, in order of first appearance, valid or not.
 pub fn parse_markers(text: &str) -> Vec<usize> {
@@ -79,7 +82,10 @@ impl Verified {
     }
 
     pub fn cited(&self) -> BTreeSet<usize> {
-        self.sentences.iter().flat_map(|s| s.cites.iter().copied()).collect()
+        self.sentences
+            .iter()
+            .flat_map(|s| s.cites.iter().copied())
+            .collect()
     }
 }
 
@@ -106,14 +112,20 @@ pub fn verify(analyzer: &Analyzer, answer: &str, passages: &[&str]) -> Verified 
         if terms.is_empty() {
             // Nothing checkable ("Yes.", a stray bracket): keep only if it cites validly.
             if !marked.is_empty() && !text.trim_matches(|c: char| !c.is_alphanumeric()).is_empty() {
-                out.push(VerifiedSentence { text, cites: marked });
+                out.push(VerifiedSentence {
+                    text,
+                    cites: marked,
+                });
             } else if !text.trim().is_empty() {
                 dropped += 1;
             }
             continue;
         }
         let support = |n: usize| coverage(analyzer, &terms, passages[n - 1]);
-        let mut cites: Vec<usize> = marked.into_iter().filter(|n| support(*n) >= MIN_SUPPORT).collect();
+        let mut cites: Vec<usize> = marked
+            .into_iter()
+            .filter(|n| support(*n) >= MIN_SUPPORT)
+            .collect();
         if cites.is_empty() {
             let best = (1..=passages.len())
                 .map(|n| (n, support(n)))
@@ -130,7 +142,10 @@ pub fn verify(analyzer: &Analyzer, answer: &str, passages: &[&str]) -> Verified 
             out.push(VerifiedSentence { text, cites });
         }
     }
-    Verified { sentences: out, dropped }
+    Verified {
+        sentences: out,
+        dropped,
+    }
 }
 
 /// The sentence of `passage` that shares most terms with `claim`: the quote shown with a citation.
@@ -154,26 +169,55 @@ mod tests {
 
     #[test]
     fn markers_of_every_shape() {
-        assert_eq!(parse_markers("a [1] b [2, 3] c [1][4] d ［5］ e [ 6 ]"), vec![1, 2, 3, 4, 5, 6]);
-        assert_eq!(parse_markers("no [x] or [] or [1 or 2]"), Vec::<usize>::new());
-        assert_eq!(strip_markers("Leave [1]. Bounty [2, 3]."), "Leave . Bounty .");
+        assert_eq!(
+            parse_markers("a [1] b [2, 3] c [1][4] d ［5］ e [ 6 ]"),
+            vec![1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(
+            parse_markers("no [x] or [] or [1 or 2]"),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            strip_markers("Leave [1]. Bounty [2, 3]."),
+            "Leave . Bounty ."
+        );
     }
 
     #[test]
     fn out_of_range_citations_are_dropped_or_reassigned() {
         let a = Analyzer::default();
-        let v = verify(&a, "Security researchers report vulnerabilities in GSA systems [12].", &[P1, P2]);
+        let v = verify(
+            &a,
+            "Security researchers report vulnerabilities in GSA systems [12].",
+            &[P1, P2],
+        );
         assert_eq!(v.sentences.len(), 1);
-        assert_eq!(v.sentences[0].cites, vec![2], "reassigned to the supporting passage");
+        assert_eq!(
+            v.sentences[0].cites,
+            vec![2],
+            "reassigned to the supporting passage"
+        );
     }
 
     #[test]
     fn a_citation_to_the_wrong_passage_is_corrected() {
         let a = Analyzer::default();
-        let v = verify(&a, "You accrue 4 hours of annual leave per pay period [2].", &[P2, P1]);
+        let v = verify(
+            &a,
+            "You accrue 4 hours of annual leave per pay period [2].",
+            &[P2, P1],
+        );
         assert_eq!(v.sentences[0].cites, vec![2]);
-        let v = verify(&a, "You accrue 4 hours of annual leave per pay period [1].", &[P2, P1]);
-        assert_eq!(v.sentences[0].cites, vec![2], "the misleading passage 1 does not support it");
+        let v = verify(
+            &a,
+            "You accrue 4 hours of annual leave per pay period [1].",
+            &[P2, P1],
+        );
+        assert_eq!(
+            v.sentences[0].cites,
+            vec![2],
+            "the misleading passage 1 does not support it"
+        );
     }
 
     #[test]
@@ -193,7 +237,11 @@ mod tests {
     fn korean_sentences_and_punctuation() {
         let a = Analyzer::default();
         let p = "사용자는 근로계약을 체결할 때에 근로자에게 임금, 소정근로시간, 휴일, 연차 유급휴가를 명시하여야 한다.";
-        let v = verify(&a, "근로계약을 체결할 때 임금과 소정근로시간을 명시하여야 한다［1］。", &[p]);
+        let v = verify(
+            &a,
+            "근로계약을 체결할 때 임금과 소정근로시간을 명시하여야 한다［1］。",
+            &[p],
+        );
         assert_eq!(v.sentences.len(), 1, "{v:?}");
         assert_eq!(v.cited(), BTreeSet::from([1]));
     }
@@ -202,6 +250,9 @@ mod tests {
     fn quote_is_the_best_matching_sentence() {
         let a = Analyzer::default();
         let passage = "Intro sentence here. Researchers report vulnerabilities to the program. Closing words.";
-        assert_eq!(best_quote(&a, "How do researchers report vulnerabilities?", passage), "Researchers report vulnerabilities to the program.");
+        assert_eq!(
+            best_quote(&a, "How do researchers report vulnerabilities?", passage),
+            "Researchers report vulnerabilities to the program."
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::config::{LlmSettings, RetrievalSettings};
+use crate::config::{LlmSettings, RetrievalSettings, Settings};
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
 use crate::lexical::{coverage, Analyzer};
@@ -137,6 +137,8 @@ pub struct Rag {
     pub retrieval: RetrievalSettings,
     pub llm: LlmSettings,
     pub max_question_bytes: usize,
+    /// The embedding model understands Korean (see `embed.multilingual`).
+    pub multilingual_dense: bool,
     analyzer: Analyzer,
 }
 
@@ -153,18 +155,17 @@ impl Rag {
         index: Arc<dyn VectorIndex>,
         generator: Option<Arc<dyn Generator>>,
         prompts: Prompts,
-        retrieval: RetrievalSettings,
-        llm: LlmSettings,
-        max_question_bytes: usize,
+        settings: &Settings,
     ) -> Self {
         Self {
             embedder,
             index,
             generator,
             prompts,
-            retrieval,
-            llm,
-            max_question_bytes,
+            retrieval: settings.retrieval.clone(),
+            llm: settings.llm.clone(),
+            max_question_bytes: settings.http.max_question_bytes,
+            multilingual_dense: settings.embed.multilingual,
             analyzer: Analyzer::default(),
         }
     }
@@ -192,6 +193,12 @@ impl Rag {
         mode: SearchMode,
     ) -> Result<Vec<Hit>, RagError> {
         let query = self.check_question(query)?;
+        let mode = match mode {
+            SearchMode::Hybrid if !self.multilingual_dense && Lang::of(&query) == Lang::Ko => {
+                SearchMode::Sparse
+            }
+            other => other,
+        };
         let embedder = self.embedder.clone();
         let q = query.clone();
         let dense = tokio::task::spawn_blocking(move || embedder.embed_query(&q))
@@ -268,7 +275,12 @@ impl Rag {
         let question = self.check_question(&request.question)?;
         let lang = Lang::of(&question);
         let hits = self
-            .retrieve(&question, request.groups.clone(), self.retrieval.top_k, SearchMode::Hybrid)
+            .retrieve(
+                &question,
+                request.groups.clone(),
+                self.retrieval.top_k,
+                SearchMode::Hybrid,
+            )
             .await?;
         let retrieve_ms = started.elapsed().as_millis() as u64;
         let confidence = self.confidence(&question, &hits);
@@ -292,8 +304,15 @@ impl Rag {
             send(AskEvent::Token(answer.answer.clone())).await;
             return Ok(answer);
         }
-        let passages: Vec<Hit> = hits.iter().take(self.retrieval.context_passages).cloned().collect();
-        send(AskEvent::Passages(passages.iter().map(SearchResult::from).collect())).await;
+        let passages: Vec<Hit> = hits
+            .iter()
+            .take(self.retrieval.context_passages)
+            .cloned()
+            .collect();
+        send(AskEvent::Passages(
+            passages.iter().map(SearchResult::from).collect(),
+        ))
+        .await;
 
         let generator = match (&self.generator, lang) {
             (Some(g), Lang::En) => Some(g.clone()),
@@ -366,7 +385,11 @@ impl Rag {
                 .collect::<Vec<_>>()
                 .join(" ");
             let hit = &passages[n - 1];
-            cites.push(self.citation(n, hit, citations::best_quote(&self.analyzer, &claim, &hit.payload.text)));
+            cites.push(self.citation(
+                n,
+                hit,
+                citations::best_quote(&self.analyzer, &claim, &hit.payload.text),
+            ));
         }
         send(AskEvent::Citations(cites.clone())).await;
         Ok(Answer {
@@ -400,7 +423,10 @@ impl Rag {
             if nearest.len() == 3 {
                 break;
             }
-            if !nearest.iter().any(|n| n.document_id == h.payload.document_id) {
+            if !nearest
+                .iter()
+                .any(|n| n.document_id == h.payload.document_id)
+            {
                 nearest.push(NearestDocument {
                     document_id: h.payload.document_id.clone(),
                     title: h.payload.title.clone(),
@@ -437,7 +463,11 @@ impl Rag {
             .map(|(i, h)| {
                 (
                     i,
-                    coverage(&self.analyzer, &terms, &format!("{}\n{}", h.payload.section, h.payload.text)),
+                    coverage(
+                        &self.analyzer,
+                        &terms,
+                        &format!("{}\n{}", h.payload.section, h.payload.text),
+                    ),
                 )
             })
             .collect();
@@ -455,7 +485,12 @@ impl Rag {
         for i in chosen {
             let hit = &passages[i];
             let quote = hit.payload.text.clone();
-            text.push_str(&format!("\n\n{}\n“{}” [{}]", hit.payload.section, quote, i + 1));
+            text.push_str(&format!(
+                "\n\n{}\n“{}” [{}]",
+                hit.payload.section,
+                quote,
+                i + 1
+            ));
             cites.push(self.citation(i + 1, hit, quote));
         }
         Answer {
@@ -473,9 +508,15 @@ impl Rag {
 /// The model's own "the documents do not cover this" (the phrase the prompts ask for).
 fn says_not_covered(raw: &str) -> bool {
     let l = raw.to_lowercase();
-    ["do not cover", "does not cover", "don't cover", "not covered", "찾을 수 없습니다"]
-        .iter()
-        .any(|p| l.contains(p))
+    [
+        "do not cover",
+        "does not cover",
+        "don't cover",
+        "not covered",
+        "찾을 수 없습니다",
+    ]
+    .iter()
+    .any(|p| l.contains(p))
 }
 
 #[cfg(test)]

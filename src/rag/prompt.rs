@@ -128,12 +128,21 @@ impl Prompts {
     }
 
     /// The chat for the model: system rules, then the numbered, fenced passages and the question.
-    pub fn answer_messages(&self, lang: Lang, question: &str, passages: &[Hit]) -> Vec<ChatMessage> {
+    pub fn answer_messages(
+        &self,
+        lang: Lang,
+        question: &str,
+        passages: &[Hit],
+    ) -> Vec<ChatMessage> {
         let block = passages
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let page = h.payload.page.map(|p| format!(", p. {p}")).unwrap_or_default();
+                let page = h
+                    .payload
+                    .page
+                    .map(|p| format!(", p. {p}"))
+                    .unwrap_or_default();
                 // Passage text cannot close its fence: triple quotes inside are neutralised.
                 let text = h.payload.text.replace("\"\"\"", "\"\"");
                 render(
@@ -153,7 +162,10 @@ impl Prompts {
         let p = self.lang(lang);
         vec![
             ChatMessage::new("system", p.system.clone()),
-            ChatMessage::new("user", render(&p.user, &[("passages", &block), ("question", question)])),
+            ChatMessage::new(
+                "user",
+                render(&p.user, &[("passages", &block), ("question", question)]),
+            ),
         ]
     }
 }
@@ -165,7 +177,10 @@ mod tests {
     #[test]
     fn render_is_single_pass() {
         assert_eq!(
-            render("Q: {{question}} P: {{passages}} {{unknown}}", &[("question", "{{passages}}"), ("passages", "x")]),
+            render(
+                "Q: {{question}} P: {{passages}} {{unknown}}",
+                &[("question", "{{passages}}"), ("passages", "x")]
+            ),
             "Q: {{passages}} P: x {{unknown}}"
         );
         assert_eq!(render("open {{ never closed", &[]), "open {{ never closed");

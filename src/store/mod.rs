@@ -83,7 +83,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -191,22 +194,26 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'active'")
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'active'",
+        )
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE versions SET status = 'active', chunk_count = ? WHERE id = ?")
             .bind(chunks.len() as i64)
             .bind(version_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE documents SET active_version_id = ?, title = ?, updated_at = ? WHERE id = ?")
-            .bind(version_id)
-            .bind(title)
-            .bind(now())
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE documents SET active_version_id = ?, title = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(version_id)
+        .bind(title)
+        .bind(now())
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -284,14 +291,16 @@ impl Store {
             Ok(o) => ("done", Some(o), None),
             Err(e) => ("failed", None, Some(e)),
         };
-        sqlx::query("UPDATE jobs SET status = ?, outcome = ?, error = ?, updated_at = ? WHERE id = ?")
-            .bind(status)
-            .bind(outcome)
-            .bind(error)
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = ?, outcome = ?, error = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(outcome)
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -20,8 +20,10 @@ pub fn sample(rel: &str) -> PathBuf {
 /// Settings for a test: repository models and prompts, a private data dir, port 0, and a small
 /// generation context so tests stay quick on two cores.
 pub fn test_settings(data_dir: &Path) -> Settings {
-    let mut s = Settings::default();
-    s.data_dir = data_dir.to_path_buf();
+    let mut s = Settings {
+        data_dir: data_dir.to_path_buf(),
+        ..Default::default()
+    };
     s.models.dir = repo().join("models");
     s.prompts_dir = repo().join("prompts");
     s.http.addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -74,11 +76,17 @@ pub fn shared_app() -> &'static TestApp {
                         .await
                         .expect("fixture ingests");
                 }
-                let server = regula::http::Server::bind(app.clone(), "127.0.0.1:0".parse().unwrap())
-                    .await
-                    .expect("bind");
+                let server =
+                    regula::http::Server::bind(app.clone(), "127.0.0.1:0".parse().unwrap())
+                        .await
+                        .expect("bind");
                 let addr = server.addr;
-                tx.send(TestApp { addr, app, _dir: dir }).expect("send");
+                tx.send(TestApp {
+                    addr,
+                    app,
+                    _dir: dir,
+                })
+                .expect("send");
                 let _ = server.run_until_stopped().await;
             });
         });
