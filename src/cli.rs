@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::app::{App, Parts};
 use crate::config::Settings;
+use crate::eval;
 use crate::index::SearchMode;
+use crate::ingest::IngestError;
 use crate::rag::{Answer, AskRequest, SearchResult};
 
 #[derive(Debug, Parser)]
@@ -62,6 +64,18 @@ pub enum Command {
         #[arg(long)]
         server: Option<String>,
     },
+    /// Measure answer or retrieval quality.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Questions in JSON lines (see tests/eval/): hit@1/@5, citation accuracy, abstention, facts, latency.
+    Qa { file: PathBuf },
+    /// A BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/test.tsv): nDCG@10, recall@100, MRR@10
+    /// per mode. Ingests the corpus into the data dir first (use a dedicated --data-dir).
+    Beir { dir: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -140,7 +154,64 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             };
             print_results(&results, cli.json)
         }
+        Command::Eval(EvalCommand::Qa { ref file }) => {
+            let cases = eval::read_qa(file)?;
+            let app = App::build(settings, Parts::Full).await?;
+            let report = eval::run_qa(&app.rag, &cases).await?;
+            print_qa(file, &report, cli.json)
+        }
+        Command::Eval(EvalCommand::Beir { ref dir }) => {
+            let app = App::build(settings, Parts::Retrieval).await?;
+            let report = eval::run_beir(&app.rag, &app.ingestor, dir, &|m| eprintln!("{m}")).await?;
+            print_beir(&report, cli.json)
+        }
     }
+}
+
+fn print_qa(file: &std::path::Path, r: &eval::QaReport, json_out: bool) -> anyhow::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    println!("{} — {} questions ({} answerable, {} unanswerable)", file.display(), r.questions, r.answerable, r.unanswerable);
+    println!("| metric | value |\n| --- | --- |");
+    for (name, v) in [
+        ("hit@1", r.hit_at_1),
+        ("hit@5", r.hit_at_5),
+        ("citation accuracy", r.citation_accuracy),
+        ("abstention precision", r.abstention_precision),
+        ("abstention recall", r.abstention_recall),
+        ("fact recall", r.fact_recall),
+    ] {
+        println!("| {name} | {v:.3} |");
+    }
+    println!("| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |", r.latency_p50_ms, r.latency_p95_ms);
+    let misses: Vec<&str> = r
+        .cases
+        .iter()
+        .filter(|c| if c.answerable { c.abstained || !c.cited_expected } else { !c.abstained })
+        .map(|c| c.id.as_str())
+        .collect();
+    if !misses.is_empty() {
+        println!("\nmissed: {}", misses.join(", "));
+    }
+    Ok(())
+}
+
+fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    println!("{} documents, {} judged queries, ingest {:.0}s", r.documents, r.queries, r.ingest_seconds);
+    println!("| mode | nDCG@10 | recall@100 | MRR@10 | search p50 |\n| --- | --- | --- | --- | --- |");
+    for m in &r.modes {
+        println!(
+            "| {:?} | {:.3} | {:.3} | {:.3} | {:.1} ms |",
+            m.mode, m.ndcg_at_10, m.recall_at_100, m.mrr_at_10, m.search_p50_ms
+        );
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -177,7 +248,7 @@ async fn ingest(
         bar
     };
     let started = std::time::Instant::now();
-    let (mut indexed, mut unchanged, mut failed, mut chunks) = (0, 0, 0, 0);
+    let (mut indexed, mut unchanged, mut skipped, mut failed, mut chunks) = (0, 0, 0, 0, 0);
     let mut reports = Vec::new();
     for (path, source) in &files {
         bar.set_message(source.clone());
@@ -190,9 +261,13 @@ async fn ingest(
                 app.ingestor
                     .ingest_bytes(source, bytes, groups.to_vec(), Some(progress))
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| match e {
+                        // A page with front matter only (a redirect stub) is skipped, not failed.
+                        IngestError::Empty => None,
+                        other => Some(other.to_string()),
+                    })
             }
-            Err(e) => Err(format!("cannot read: {e}")),
+            Err(e) => Err(Some(format!("cannot read: {e}"))),
         };
         match result {
             Ok(r) => {
@@ -204,7 +279,11 @@ async fn ingest(
                 }
                 reports.push(json!({"source": source, "ok": true, "report": r}));
             }
-            Err(e) => {
+            Err(None) => {
+                skipped += 1;
+                reports.push(json!({"source": source, "ok": true, "skipped": "no text"}));
+            }
+            Err(Some(e)) => {
                 failed += 1;
                 bar.println(format!("failed: {source}: {e}"));
                 reports.push(json!({"source": source, "ok": false, "error": e}));
@@ -220,13 +299,13 @@ async fn ingest(
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "indexed": indexed, "unchanged": unchanged, "failed": failed,
+                "indexed": indexed, "unchanged": unchanged, "skipped": skipped, "failed": failed,
                 "chunks": chunks, "seconds": seconds, "files": reports,
             }))?
         );
     } else {
         println!(
-            "{indexed} indexed ({chunks} chunks), {unchanged} unchanged, {failed} failed in {seconds:.1}s"
+            "{indexed} indexed ({chunks} chunks), {unchanged} unchanged, {skipped} skipped (no text), {failed} failed in {seconds:.1}s"
         );
     }
     if failed > 0 {

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod embed;
+pub mod eval;
 pub mod http;
 pub mod index;
 pub mod ingest;

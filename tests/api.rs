@@ -315,3 +315,25 @@ async fn a_second_process_cannot_open_the_same_data_dir() {
         .expect("second open refused");
     assert!(err.to_string().contains("in use"), "{err}");
 }
+
+#[tokio::test]
+async fn pdf_pages_are_kept_through_search() {
+    let pdf = common::make_pdf(&[
+        &["Travel Rules", "Article 1. Per diem", "Employees receive a per diem of 75 dollars per day while traveling."],
+        &["Article 2. Lodging", "Hotel stays are booked through the travel desk at least two weeks ahead."],
+    ]);
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(pdf).file_name("travel-rules.pdf"));
+    let r = client().post(shared_app().url("/api/v1/documents")).multipart(form).send().await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["results"][0]["ok"], true, "{v:#}");
+    assert_eq!(v["results"][0]["report"]["pages"], 2, "{v:#}");
+
+    let (_, v) = post("/api/v1/search", json!({"query": "how are hotel stays booked", "top_k": 3})).await;
+    let top = &v["results"][0];
+    assert_eq!(top["source"], "travel-rules.pdf", "{v:#}");
+    assert_eq!(top["page"], 2, "{v:#}");
+    assert!(top["section"].as_str().unwrap().contains("Article 2"), "{v:#}");
+    let (_, v) = post("/api/v1/search", json!({"query": "per diem amount per day", "top_k": 3})).await;
+    assert_eq!(v["results"][0]["page"], 1, "{v:#}");
+}

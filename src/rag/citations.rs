@@ -14,7 +14,9 @@ use regex::Regex;
 
 use crate::lexical::{coverage, Analyzer};
 
-pub const MIN_SUPPORT: f32 = 0.5;
+pub const MIN_SUPPORT: f32 = 0.6;
+/// A cited passage is kept when it supports the sentence nearly as well as the best passage.
+const SUPPORT_MARGIN: f32 = 0.1;
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[\[［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］]").expect("regex")
@@ -121,20 +123,18 @@ pub fn verify(analyzer: &Analyzer, answer: &str, passages: &[&str]) -> Verified 
             }
             continue;
         }
-        let support = |n: usize| coverage(analyzer, &terms, passages[n - 1]);
+        let support: Vec<f32> = passages.iter().map(|p| coverage(analyzer, &terms, p)).collect();
+        // The best-supporting passage; ties go to the better-ranked (lower) number.
+        let (best, best_support) = support
+            .iter()
+            .enumerate()
+            .fold((0, f32::MIN), |acc, (i, s)| if *s > acc.1 { (i + 1, *s) } else { acc });
         let mut cites: Vec<usize> = marked
             .into_iter()
-            .filter(|n| support(*n) >= MIN_SUPPORT)
+            .filter(|n| support[n - 1] >= MIN_SUPPORT && support[n - 1] >= best_support - SUPPORT_MARGIN)
             .collect();
-        if cites.is_empty() {
-            let best = (1..=passages.len())
-                .map(|n| (n, support(n)))
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((n, s)) = best {
-                if s >= MIN_SUPPORT {
-                    cites.push(n);
-                }
-            }
+        if best_support >= MIN_SUPPORT && !cites.contains(&best) {
+            cites.insert(0, best);
         }
         if cites.is_empty() {
             dropped += 1;
@@ -218,6 +218,18 @@ mod tests {
             vec![2],
             "the misleading passage 1 does not support it"
         );
+    }
+
+    #[test]
+    fn the_best_supporting_passage_is_always_cited() {
+        let a = Analyzer::default();
+        let near = "Researchers report vulnerabilities in public systems to GSA.";
+        let v = verify(
+            &a,
+            "The TTS Bug Bounty Program lets security researchers report vulnerabilities [2].",
+            &[P2, near],
+        );
+        assert_eq!(v.sentences[0].cites, vec![1], "{v:?}");
     }
 
     #[test]

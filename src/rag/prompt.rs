@@ -50,7 +50,28 @@ pub struct Prompts {
     passage: String,
 }
 
+/// The repository's templates, compiled in: used when the prompts folder does not exist, so a
+/// lone binary still works. A folder that exists must hold every template.
+const BUILTIN: &[(&str, &str)] = &[
+    ("answer.system.en.txt", include_str!("../../prompts/answer.system.en.txt")),
+    ("answer.user.en.txt", include_str!("../../prompts/answer.user.en.txt")),
+    ("refusal.en.txt", include_str!("../../prompts/refusal.en.txt")),
+    ("nearest.en.txt", include_str!("../../prompts/nearest.en.txt")),
+    ("extractive.en.txt", include_str!("../../prompts/extractive.en.txt")),
+    ("answer.system.ko.txt", include_str!("../../prompts/answer.system.ko.txt")),
+    ("answer.user.ko.txt", include_str!("../../prompts/answer.user.ko.txt")),
+    ("refusal.ko.txt", include_str!("../../prompts/refusal.ko.txt")),
+    ("nearest.ko.txt", include_str!("../../prompts/nearest.ko.txt")),
+    ("extractive.ko.txt", include_str!("../../prompts/extractive.ko.txt")),
+    ("passage.txt", include_str!("../../prompts/passage.txt")),
+];
+
 fn read(dir: &Path, name: &str) -> Result<String, PromptError> {
+    if !dir.exists() {
+        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+            return Ok(text.trim_end().to_string());
+        }
+    }
     let path = dir.join(name);
     std::fs::read_to_string(&path)
         .map(|s| s.trim_end().to_string())
@@ -184,6 +205,14 @@ mod tests {
             "Q: {{passages}} P: x {{unknown}}"
         );
         assert_eq!(render("open {{ never closed", &[]), "open {{ never closed");
+    }
+
+    #[test]
+    fn builtin_prompts_when_the_folder_is_absent() {
+        let p = Prompts::load(Path::new("/nonexistent/prompts")).unwrap();
+        assert!(p.refusal(Lang::En).contains("will not guess"));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Prompts::load(dir.path()).is_err(), "an existing but empty folder is an error");
     }
 
     #[test]
