@@ -123,6 +123,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                             AskRequest {
                                 question: question.clone(),
                                 groups: None,
+                                history: vec![],
                             },
                             None,
                         )
@@ -162,7 +163,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Eval(EvalCommand::Beir { ref dir }) => {
             let app = App::build(settings, Parts::Retrieval).await?;
-            let report = eval::run_beir(&app.rag, &app.ingestor, dir, &|m| eprintln!("{m}")).await?;
+            let report =
+                eval::run_beir(&app.rag, &app.ingestor, dir, &|m| eprintln!("{m}")).await?;
             print_beir(&report, cli.json)
         }
     }
@@ -173,7 +175,13 @@ fn print_qa(file: &std::path::Path, r: &eval::QaReport, json_out: bool) -> anyho
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
     }
-    println!("{} — {} questions ({} answerable, {} unanswerable)", file.display(), r.questions, r.answerable, r.unanswerable);
+    println!(
+        "{} — {} questions ({} answerable, {} unanswerable)",
+        file.display(),
+        r.questions,
+        r.answerable,
+        r.unanswerable
+    );
     println!("| metric | value |\n| --- | --- |");
     for (name, v) in [
         ("hit@1", r.hit_at_1),
@@ -185,11 +193,20 @@ fn print_qa(file: &std::path::Path, r: &eval::QaReport, json_out: bool) -> anyho
     ] {
         println!("| {name} | {v:.3} |");
     }
-    println!("| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |", r.latency_p50_ms, r.latency_p95_ms);
+    println!(
+        "| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |",
+        r.latency_p50_ms, r.latency_p95_ms
+    );
     let misses: Vec<&str> = r
         .cases
         .iter()
-        .filter(|c| if c.answerable { c.abstained || !c.cited_expected } else { !c.abstained })
+        .filter(|c| {
+            if c.answerable {
+                c.abstained || !c.cited_expected
+            } else {
+                !c.abstained
+            }
+        })
         .map(|c| c.id.as_str())
         .collect();
     if !misses.is_empty() {
@@ -203,8 +220,13 @@ fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
     }
-    println!("{} documents, {} judged queries, ingest {:.0}s", r.documents, r.queries, r.ingest_seconds);
-    println!("| mode | nDCG@10 | recall@100 | MRR@10 | search p50 |\n| --- | --- | --- | --- | --- |");
+    println!(
+        "{} documents, {} judged queries, ingest {:.0}s",
+        r.documents, r.queries, r.ingest_seconds
+    );
+    println!(
+        "| mode | nDCG@10 | recall@100 | MRR@10 | search p50 |\n| --- | --- | --- | --- | --- |"
+    );
     for m in &r.modes {
         println!(
             "| {:?} | {:.3} | {:.3} | {:.3} | {:.1} ms |",
@@ -293,7 +315,11 @@ async fn ingest(
     }
     bar.finish_and_clear();
     let index = app.index.clone();
-    tokio::task::spawn_blocking(move || index.optimize()).await??;
+    tokio::task::spawn_blocking(move || {
+        index.optimize()?;
+        index.flush()
+    })
+    .await??;
     let seconds = started.elapsed().as_secs_f64();
     if json_out {
         println!(

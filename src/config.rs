@@ -85,9 +85,22 @@ pub struct EmbedSettings {
     /// Identifies the model that built the index; vectors of two models are never mixed.
     pub model_id: String,
     pub dimension: usize,
+    /// `mean` or `cls`, as the model was trained (MiniLM: mean; bge: cls).
+    pub pooling: Pooling,
+    /// Text put before every query / passage (e5-style models: `query: ` and `passage: `). Set
+    /// these in the TOML file: environment values lose their trailing space.
+    pub query_prefix: String,
+    pub passage_prefix: String,
     /// Whether the embedding model understands Korean. When false (MiniLM), Korean questions are
     /// retrieved on the sparse side alone: the English-only model's Korean similarities are noise.
     pub multilingual: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    Mean,
+    Cls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -199,6 +212,9 @@ impl Default for EmbedSettings {
             model_id: "all-MiniLM-L6-v2-int8".into(),
             dimension: 384,
             multilingual: false,
+            pooling: Pooling::Mean,
+            query_prefix: String::new(),
+            passage_prefix: String::new(),
         }
     }
 }
@@ -303,15 +319,18 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
                 "regula.toml",
-                "[retrieval]\ntop_k = 5\n[llm]\nmax_tokens = 64\n",
+                "[retrieval]\ntop_k = 5\n[llm]\nmax_tokens = 64\n[embed]\nquery_prefix = \"query: \"\n",
             )?;
             jail.set_env("REGULA__LLM__MAX_TOKENS", "99");
             jail.set_env("REGULA__HTTP__ADDR", "127.0.0.1:9999");
+            jail.set_env("REGULA__EMBED__POOLING", "cls");
             let s = Settings::load(Some(Path::new("regula.toml"))).expect("loads");
             assert_eq!(s.retrieval.top_k, 5);
             assert_eq!(s.llm.max_tokens, 99);
             assert_eq!(s.http.addr.port(), 9999);
             assert_eq!(s.embed.dimension, 384);
+            assert_eq!(s.embed.pooling, Pooling::Cls);
+            assert_eq!(s.embed.query_prefix, "query: ");
             Ok(())
         });
     }

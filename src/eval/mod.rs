@@ -51,11 +51,18 @@ pub struct QaCase {
 pub fn read_qa(path: &Path) -> Result<Vec<QaCase>, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(path, e))?;
     let mut cases = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let case: QaCase =
             serde_json::from_str(line).map_err(|e| bad(path, format!("line {}: {e}", i + 1)))?;
         if case.answerable && case.expected.is_none() {
-            return Err(bad(path, format!("line {}: an answerable case needs `expected`", i + 1)));
+            return Err(bad(
+                path,
+                format!("line {}: an answerable case needs `expected`", i + 1),
+            ));
         }
         cases.push(case);
     }
@@ -92,7 +99,10 @@ pub struct QaReport {
 
 fn matches(expected: &Expected, source: &str, section: &str) -> bool {
     source.contains(&expected.source)
-        && expected.section.as_deref().is_none_or(|s| section.contains(s))
+        && expected
+            .section
+            .as_deref()
+            .is_none_or(|s| section.contains(s))
 }
 
 fn ratio(num: usize, den: usize) -> f64 {
@@ -107,12 +117,15 @@ fn ratio(num: usize, den: usize) -> f64 {
 pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> {
     let mut results = Vec::new();
     for case in cases {
-        let hits = rag.retrieve(&case.question, None, 5, SearchMode::Hybrid).await?;
+        let hits = rag
+            .retrieve(&case.question, None, 5, SearchMode::Hybrid)
+            .await?;
         let answer = rag
             .ask(
                 AskRequest {
                     question: case.question.clone(),
                     groups: None,
+                    history: vec![],
                 },
                 None,
             )
@@ -122,7 +135,11 @@ pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> 
                 hits.iter()
                     .position(|h| matches(e, &h.payload.source, &h.payload.section))
                     .map(|i| i + 1),
-                !answer.abstained && answer.citations.iter().any(|c| matches(e, &c.source, &c.section)),
+                !answer.abstained
+                    && answer
+                        .citations
+                        .iter()
+                        .any(|c| matches(e, &c.source, &c.section)),
             ),
             None => (None, false),
         };
@@ -150,8 +167,16 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
     let answerable: Vec<&CaseResult> = cases.iter().filter(|c| c.answerable).collect();
     let unanswerable = cases.len() - answerable.len();
     let abstained = cases.iter().filter(|c| c.abstained).count();
-    let correct_abstentions = cases.iter().filter(|c| c.abstained && !c.answerable).count();
-    let hit = |k: usize| answerable.iter().filter(|c| c.hit_rank.is_some_and(|r| r <= k)).count();
+    let correct_abstentions = cases
+        .iter()
+        .filter(|c| c.abstained && !c.answerable)
+        .count();
+    let hit = |k: usize| {
+        answerable
+            .iter()
+            .filter(|c| c.hit_rank.is_some_and(|r| r <= k))
+            .count()
+    };
     let latencies: Vec<f64> = cases.iter().map(|c| c.latency_ms as f64).collect();
     QaReport {
         questions: cases.len(),
@@ -159,7 +184,10 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
         unanswerable,
         hit_at_1: ratio(hit(1), answerable.len()),
         hit_at_5: ratio(hit(5), answerable.len()),
-        citation_accuracy: ratio(answerable.iter().filter(|c| c.cited_expected).count(), answerable.len()),
+        citation_accuracy: ratio(
+            answerable.iter().filter(|c| c.cited_expected).count(),
+            answerable.len(),
+        ),
         abstention_precision: ratio(correct_abstentions, abstained),
         abstention_recall: ratio(correct_abstentions, unanswerable),
         fact_recall: ratio(
@@ -210,7 +238,9 @@ fn jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, EvalErro
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| bad(path, format!("line {}: {e}", i + 1))))
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| bad(path, format!("line {}: {e}", i + 1)))
+        })
         .collect()
 }
 
@@ -248,7 +278,10 @@ pub async fn run_beir(
     for (i, d) in docs.iter().enumerate() {
         let body = format!("{}\n\n{}", d.title, d.text);
         let source = format!("{BEIR_PREFIX}{}.txt", d.id);
-        match ingestor.ingest_bytes(&source, body.into_bytes(), vec![], None).await {
+        match ingestor
+            .ingest_bytes(&source, body.into_bytes(), vec![], None)
+            .await
+        {
             Ok(_) | Err(IngestError::Empty) => {}
             Err(e) => return Err(e.into()),
         }
@@ -257,7 +290,10 @@ pub async fn run_beir(
         }
     }
     let ingest_seconds = started.elapsed().as_secs_f64();
-    let judged: Vec<&BeirQuery> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
+    let judged: Vec<&BeirQuery> = queries
+        .iter()
+        .filter(|q| qrels.contains_key(&q.id))
+        .collect();
     let mut modes = Vec::new();
     for mode in [SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid] {
         let (mut ndcg, mut recall, mut mrr, mut times) = (0.0, 0.0, 0.0, Vec::new());
@@ -298,7 +334,14 @@ pub async fn run_beir(
 mod tests {
     use super::*;
 
-    fn case(answerable: bool, abstained: bool, hit: Option<usize>, cited: bool, facts: (usize, usize), ms: u64) -> CaseResult {
+    fn case(
+        answerable: bool,
+        abstained: bool,
+        hit: Option<usize>,
+        cited: bool,
+        facts: (usize, usize),
+        ms: u64,
+    ) -> CaseResult {
         CaseResult {
             id: "x".into(),
             answerable,
@@ -338,8 +381,16 @@ mod tests {
             source: "tech-policies/bug-bounty.md".into(),
             section: Some("How it works".into()),
         };
-        assert!(matches(&e, "en-18f-handbook/x/tech-policies/bug-bounty.md", "TTS > How it works"));
-        assert!(!matches(&e, "en-18f-handbook/x/tech-policies/bug-bounty.md", "TTS"));
+        assert!(matches(
+            &e,
+            "en-18f-handbook/x/tech-policies/bug-bounty.md",
+            "TTS > How it works"
+        ));
+        assert!(!matches(
+            &e,
+            "en-18f-handbook/x/tech-policies/bug-bounty.md",
+            "TTS"
+        ));
     }
 
     #[test]
@@ -349,8 +400,14 @@ mod tests {
             let cases = read_qa(&dir.join(file)).unwrap();
             assert!(cases.len() >= min, "{file}: {} questions", cases.len());
             let unanswerable = cases.iter().filter(|c| !c.answerable).count();
-            assert!(unanswerable * 4 >= cases.len(), "{file}: a quarter unanswerable");
-            let korean = cases.iter().filter(|c| crate::lexical::is_korean(&c.question)).count();
+            assert!(
+                unanswerable * 4 >= cases.len(),
+                "{file}: a quarter unanswerable"
+            );
+            let korean = cases
+                .iter()
+                .filter(|c| crate::lexical::is_korean(&c.question))
+                .count();
             assert!(korean >= min_ko, "{file}: Korean questions");
         }
     }

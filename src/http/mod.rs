@@ -46,6 +46,7 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/api/v1/documents/{id}", get(get_document))
         .route("/api/v1/jobs/{id}", get(get_job))
+        .route("/api/v1/conversations/{id}", get(get_conversation))
         .with_state(app)
 }
 
@@ -95,6 +96,8 @@ async fn readyz(State(app): State<AppState>) -> Response {
 #[derive(Debug, Deserialize)]
 struct AskBody {
     question: String,
+    /// Continue this conversation (its earlier questions give follow-ups their context).
+    conversation_id: Option<String>,
 }
 
 fn wants_sse(headers: &HeaderMap) -> bool {
@@ -116,10 +119,6 @@ async fn ask(
     headers: HeaderMap,
     Json(body): Json<AskBody>,
 ) -> Result<Response> {
-    let request = AskRequest {
-        question: body.question,
-        groups: None,
-    };
     if let Some(g) = &app.generator {
         let capacity = (app.settings.llm.parallel as usize) + app.settings.llm.queue_capacity;
         if g.load() >= capacity {
@@ -128,20 +127,41 @@ async fn ask(
             ));
         }
     }
-    if !wants_sse(&headers) {
-        let answer = app.rag.ask(request, None).await?;
-        return Ok(Json(answer).into_response());
-    }
-    // Validate before the stream starts so bad input still gets a plain status code.
-    if request.question.trim().is_empty() {
+    // Validate before anything is stored or streamed, so bad input gets a plain status code.
+    if body.question.trim().is_empty() {
         return Err(ApiError::BadRequest("the question is empty".into()));
     }
-    if request.question.len() > app.settings.http.max_question_bytes {
+    if body.question.len() > app.settings.http.max_question_bytes {
         return Err(ApiError::PayloadTooLarge(format!(
             "the question is {} bytes; the limit is {}",
-            request.question.len(),
+            body.question.len(),
             app.settings.http.max_question_bytes
         )));
+    }
+    let (conversation_id, history) = match &body.conversation_id {
+        Some(id) => {
+            let messages = app.store.conversation(id).await?;
+            let history: Vec<String> = messages
+                .into_iter()
+                .filter(|m| m.role == "user")
+                .map(|m| m.content)
+                .collect();
+            (id.clone(), history)
+        }
+        None => (app.store.create_conversation().await?, Vec::new()),
+    };
+    // The last few questions are enough context for a follow-up.
+    let recent = history.len().saturating_sub(3);
+    let request = AskRequest {
+        question: body.question.clone(),
+        groups: None,
+        history: history[recent..].to_vec(),
+    };
+    if !wants_sse(&headers) {
+        let mut answer = app.rag.ask(request, None).await?;
+        answer.conversation_id = Some(conversation_id.clone());
+        record_turn(&app, &conversation_id, &body.question, &answer).await;
+        return Ok(Json(answer).into_response());
     }
     let (out_tx, out_rx) = mpsc::channel::<Event>(64);
     tokio::spawn(async move {
@@ -162,7 +182,11 @@ async fn ask(
         };
         let (result, ()) = tokio::join!(app.rag.ask(request, Some(tx)), forward);
         let last = match result {
-            Ok(answer) => sse_event("done", &answer),
+            Ok(mut answer) => {
+                answer.conversation_id = Some(conversation_id.clone());
+                record_turn(&app, &conversation_id, &body.question, &answer).await;
+                sse_event("done", &answer)
+            }
             Err(e) => {
                 let e = ApiError::from(e);
                 sse_event(
@@ -177,6 +201,28 @@ async fn ask(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// Store the turn; a failure to record history must not lose the answer already made.
+async fn record_turn(
+    app: &App,
+    conversation_id: &str,
+    question: &str,
+    answer: &crate::rag::Answer,
+) {
+    let json = serde_json::to_value(answer).unwrap_or_default();
+    if let Err(e) = app
+        .store
+        .add_turn(conversation_id, question, &answer.answer, &json)
+        .await
+    {
+        tracing::error!(error = %e, conversation_id, "could not record the conversation turn");
+    }
+}
+
+async fn get_conversation(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    let messages = app.store.conversation(&id).await?;
+    Ok(Json(json!({ "id": id, "messages": messages })).into_response())
 }
 
 #[derive(Debug, Deserialize)]

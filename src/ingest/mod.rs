@@ -252,12 +252,10 @@ impl Ingestor {
             .await?;
         let index = self.index.clone();
         let (vid, prev) = (version_id.clone(), previous);
-        tokio::task::spawn_blocking(move || {
-            index.activate(&vid, prev.as_deref())?;
-            index.flush()
-        })
-        .await
-        .map_err(|e| IngestError::Internal(e.to_string()))??;
+        // No flush per file: the index's WAL already makes the activation durable.
+        tokio::task::spawn_blocking(move || index.activate(&vid, prev.as_deref()))
+            .await
+            .map_err(|e| IngestError::Internal(e.to_string()))??;
         timings.index += t.elapsed().as_millis() as u64;
 
         Ok(IngestReport {

@@ -123,15 +123,23 @@ pub fn verify(analyzer: &Analyzer, answer: &str, passages: &[&str]) -> Verified 
             }
             continue;
         }
-        let support: Vec<f32> = passages.iter().map(|p| coverage(analyzer, &terms, p)).collect();
+        let support: Vec<f32> = passages
+            .iter()
+            .map(|p| coverage(analyzer, &terms, p))
+            .collect();
         // The best-supporting passage; ties go to the better-ranked (lower) number.
         let (best, best_support) = support
             .iter()
             .enumerate()
-            .fold((0, f32::MIN), |acc, (i, s)| if *s > acc.1 { (i + 1, *s) } else { acc });
+            .fold(
+                (0, f32::MIN),
+                |acc, (i, s)| if *s > acc.1 { (i + 1, *s) } else { acc },
+            );
         let mut cites: Vec<usize> = marked
             .into_iter()
-            .filter(|n| support[n - 1] >= MIN_SUPPORT && support[n - 1] >= best_support - SUPPORT_MARGIN)
+            .filter(|n| {
+                support[n - 1] >= MIN_SUPPORT && support[n - 1] >= best_support - SUPPORT_MARGIN
+            })
             .collect();
         if best_support >= MIN_SUPPORT && !cites.contains(&best) {
             cites.insert(0, best);

@@ -2,6 +2,8 @@
 //! citations -> answer.
 
 pub mod citations;
+pub mod followup;
+pub mod injection;
 pub mod prompt;
 
 use std::sync::Arc;
@@ -127,6 +129,8 @@ pub struct AskRequest {
     pub question: String,
     /// Groups whose documents the asker may read; `None` for unrestricted (local CLI).
     pub groups: Option<Vec<String>>,
+    /// Earlier questions of the conversation, oldest first.
+    pub history: Vec<String>,
 }
 
 pub struct Rag {
@@ -272,8 +276,13 @@ impl Rag {
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<Answer, RagError> {
         let started = Instant::now();
-        let question = self.check_question(&request.question)?;
-        let lang = Lang::of(&question);
+        let asked = self.check_question(&request.question)?;
+        let lang = Lang::of(&asked);
+        // A follow-up is answered as its standalone form (earlier topic + this question).
+        let mut question = followup::standalone(&self.analyzer, &request.history, &asked);
+        if question.len() > self.max_question_bytes {
+            question = asked.clone();
+        }
         let hits = self
             .retrieve(
                 &question,
@@ -307,7 +316,15 @@ impl Rag {
         let passages: Vec<Hit> = hits
             .iter()
             .take(self.retrieval.context_passages)
-            .cloned()
+            .map(|h| {
+                let mut h = h.clone();
+                let (text, removed) = injection::neutralize(&h.payload.text);
+                if removed {
+                    tracing::warn!(chunk = %h.payload.chunk_id, source = %h.payload.source, "instructions to the assistant removed from a passage");
+                    h.payload.text = text;
+                }
+                h
+            })
             .collect();
         send(AskEvent::Passages(
             passages.iter().map(SearchResult::from).collect(),

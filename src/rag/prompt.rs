@@ -53,16 +53,46 @@ pub struct Prompts {
 /// The repository's templates, compiled in: used when the prompts folder does not exist, so a
 /// lone binary still works. A folder that exists must hold every template.
 const BUILTIN: &[(&str, &str)] = &[
-    ("answer.system.en.txt", include_str!("../../prompts/answer.system.en.txt")),
-    ("answer.user.en.txt", include_str!("../../prompts/answer.user.en.txt")),
-    ("refusal.en.txt", include_str!("../../prompts/refusal.en.txt")),
-    ("nearest.en.txt", include_str!("../../prompts/nearest.en.txt")),
-    ("extractive.en.txt", include_str!("../../prompts/extractive.en.txt")),
-    ("answer.system.ko.txt", include_str!("../../prompts/answer.system.ko.txt")),
-    ("answer.user.ko.txt", include_str!("../../prompts/answer.user.ko.txt")),
-    ("refusal.ko.txt", include_str!("../../prompts/refusal.ko.txt")),
-    ("nearest.ko.txt", include_str!("../../prompts/nearest.ko.txt")),
-    ("extractive.ko.txt", include_str!("../../prompts/extractive.ko.txt")),
+    (
+        "answer.system.en.txt",
+        include_str!("../../prompts/answer.system.en.txt"),
+    ),
+    (
+        "answer.user.en.txt",
+        include_str!("../../prompts/answer.user.en.txt"),
+    ),
+    (
+        "refusal.en.txt",
+        include_str!("../../prompts/refusal.en.txt"),
+    ),
+    (
+        "nearest.en.txt",
+        include_str!("../../prompts/nearest.en.txt"),
+    ),
+    (
+        "extractive.en.txt",
+        include_str!("../../prompts/extractive.en.txt"),
+    ),
+    (
+        "answer.system.ko.txt",
+        include_str!("../../prompts/answer.system.ko.txt"),
+    ),
+    (
+        "answer.user.ko.txt",
+        include_str!("../../prompts/answer.user.ko.txt"),
+    ),
+    (
+        "refusal.ko.txt",
+        include_str!("../../prompts/refusal.ko.txt"),
+    ),
+    (
+        "nearest.ko.txt",
+        include_str!("../../prompts/nearest.ko.txt"),
+    ),
+    (
+        "extractive.ko.txt",
+        include_str!("../../prompts/extractive.ko.txt"),
+    ),
     ("passage.txt", include_str!("../../prompts/passage.txt")),
 ];
 
@@ -212,7 +242,10 @@ mod tests {
         let p = Prompts::load(Path::new("/nonexistent/prompts")).unwrap();
         assert!(p.refusal(Lang::En).contains("will not guess"));
         let dir = tempfile::tempdir().unwrap();
-        assert!(Prompts::load(dir.path()).is_err(), "an existing but empty folder is an error");
+        assert!(
+            Prompts::load(dir.path()).is_err(),
+            "an existing but empty folder is an error"
+        );
     }
 
     #[test]

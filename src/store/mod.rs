@@ -71,6 +71,15 @@ pub struct Job {
     pub updated_at: String,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+    /// The answer JSON of an assistant turn.
+    pub answer: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -325,6 +334,81 @@ impl Store {
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
         })
+    }
+}
+
+impl Store {
+    pub async fn create_conversation(&self) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        sqlx::query("INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?)")
+            .bind(&id)
+            .bind(&ts)
+            .bind(&ts)
+            .execute(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// Messages of a conversation, oldest first; `NotFound` if there is no such conversation.
+    pub async fn conversation(&self, id: &str) -> Result<Vec<Message>> {
+        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("conversation {id}")));
+        }
+        let rows = sqlx::query(
+            "SELECT role, content, answer, created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Message {
+                role: r.get(0),
+                content: r.get(1),
+                answer: r
+                    .get::<Option<String>, _>(2)
+                    .and_then(|a| serde_json::from_str(&a).ok()),
+                created_at: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Record one question and its answer.
+    pub async fn add_turn(
+        &self,
+        conversation_id: &str,
+        question: &str,
+        answer_text: &str,
+        answer: &serde_json::Value,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let ts = now();
+        for (role, content, json) in [
+            ("user", question, None),
+            ("assistant", answer_text, Some(answer.to_string())),
+        ] {
+            sqlx::query("INSERT INTO messages (id, conversation_id, role, content, answer, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(conversation_id)
+                .bind(role)
+                .bind(content)
+                .bind(json)
+                .bind(&ts)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
+            .bind(&ts)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
