@@ -56,42 +56,47 @@ pub const FIXTURES: &[&str] = &[
 /// One app per test binary, started on its own runtime thread so it outlives each test's runtime.
 pub fn shared_app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
-    APP.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let app = App::build(test_settings(dir.path()), Parts::Full)
+    APP.get_or_init(|| start_app(|_| {}, FIXTURES))
+}
+
+/// Start the real app with adjusted settings and the given sample documents ingested.
+pub fn start_app(
+    configure: impl FnOnce(&mut Settings) + Send + 'static,
+    fixtures: &'static [&'static str],
+) -> TestApp {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut settings = test_settings(dir.path());
+            configure(&mut settings);
+            let app = App::build(settings, Parts::Full).await.expect("app builds");
+            for rel in fixtures {
+                let bytes = std::fs::read(sample(rel)).expect("fixture");
+                app.ingestor
+                    .ingest_bytes(rel, bytes, vec![], None)
                     .await
-                    .expect("app builds");
-                for rel in FIXTURES {
-                    let bytes = std::fs::read(sample(rel)).expect("fixture");
-                    app.ingestor
-                        .ingest_bytes(rel, bytes, vec![], None)
-                        .await
-                        .expect("fixture ingests");
-                }
-                let server =
-                    regula::http::Server::bind(app.clone(), "127.0.0.1:0".parse().unwrap())
-                        .await
-                        .expect("bind");
-                let addr = server.addr;
-                tx.send(TestApp {
-                    addr,
-                    app,
-                    _dir: dir,
-                })
-                .expect("send");
-                let _ = server.run_until_stopped().await;
-            });
+                    .expect("fixture ingests");
+            }
+            let server = regula::http::Server::bind(app.clone(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .expect("bind");
+            let addr = server.addr;
+            tx.send(TestApp {
+                addr,
+                app,
+                _dir: dir,
+            })
+            .expect("send");
+            let _ = server.run_until_stopped().await;
         });
-        rx.recv().expect("test app started")
-    })
+    });
+    rx.recv().expect("test app started")
 }
 
 pub fn client() -> reqwest::Client {
