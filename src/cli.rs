@@ -197,6 +197,12 @@ fn print_qa(file: &std::path::Path, r: &eval::QaReport, json_out: bool) -> anyho
         "| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |",
         r.latency_p50_ms, r.latency_p95_ms
     );
+    for c in &r.calibration {
+        println!(
+            "calibration on {} questions: {} = {:.3} gives abstention precision {:.3}, recall {:.3}",
+            c.questions, c.setting, c.threshold, c.abstention_precision, c.abstention_recall
+        );
+    }
     let misses: Vec<&str> = r
         .cases
         .iter()

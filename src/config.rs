@@ -114,15 +114,12 @@ pub struct RetrievalSettings {
     pub sparse_weight: f32,
     /// Passages given to the model.
     pub context_passages: usize,
-    /// Confidence gate: an English question is answered when the best passage's cosine similarity
-    /// reaches this value ...
+    /// Confidence gate, calibrated on tests/eval with `regula eval qa` (see BENCHMARKS.md): a
+    /// question is answered when the best passage's cosine similarity reaches this value ...
     pub gate_min_dense: f32,
-    /// ... or when the best passage covers this share of the question's terms while its cosine is
-    /// at least `gate_min_dense_with_terms`.
-    pub gate_min_coverage: f32,
-    pub gate_min_dense_with_terms: f32,
-    /// Questions mostly in Hangul are gated on term coverage only (the default embedding model is
-    /// English-only, so its Korean similarities carry no signal).
+    /// ... and a question mostly in Hangul when the best of the top passages covers this share of
+    /// its terms (the default embedding model is English-only, so its Korean similarities carry no
+    /// signal).
     pub gate_min_coverage_korean: f32,
 }
 
@@ -228,10 +225,8 @@ impl Default for RetrievalSettings {
             dense_weight: 1.0,
             sparse_weight: 1.0,
             context_passages: 3,
-            gate_min_dense: 0.45,
-            gate_min_coverage: 0.6,
-            gate_min_dense_with_terms: 0.25,
-            gate_min_coverage_korean: 0.5,
+            gate_min_dense: 0.5,
+            gate_min_coverage_korean: 0.325,
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn init_tracing(settings: &config::LogSettings) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "{},llama_cpp_2=warn,ort=warn,qdrant_edge=error",
+            "{},llama_cpp_2=warn,llama-cpp-2=warn,ort=warn,qdrant_edge=error",
             settings.level
         ))
     });

@@ -79,6 +79,10 @@ pub struct CaseResult {
     pub facts_found: usize,
     pub facts_total: usize,
     pub latency_ms: u64,
+    pub korean: bool,
+    /// The gate's inputs for this question (for calibrating its thresholds).
+    pub dense: f32,
+    pub coverage: f32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +98,57 @@ pub struct QaReport {
     pub fact_recall: f64,
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
+    /// The gate threshold that best separates answerable from unanswerable questions on this set.
+    pub calibration: Vec<Calibration>,
     pub cases: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    /// `retrieval.gate_min_coverage_korean` or `retrieval.gate_min_dense`.
+    pub setting: &'static str,
+    pub threshold: f32,
+    pub abstention_precision: f64,
+    pub abstention_recall: f64,
+    pub f1: f64,
+    pub questions: usize,
+}
+
+/// Sweep one gate input: abstain below `t`; keep the threshold with the best F1 of abstention
+/// (ties: the lower threshold, which answers more).
+fn calibrate(
+    setting: &'static str,
+    cases: &[&CaseResult],
+    signal: impl Fn(&CaseResult) -> f32,
+) -> Option<Calibration> {
+    let unanswerable = cases.iter().filter(|c| !c.answerable).count();
+    if cases.is_empty() || unanswerable == 0 || unanswerable == cases.len() {
+        return None;
+    }
+    let mut best: Option<Calibration> = None;
+    for step in 0..=40 {
+        let t = step as f32 * 0.025;
+        let abstained: Vec<&&CaseResult> = cases.iter().filter(|c| signal(c) < t).collect();
+        let correct = abstained.iter().filter(|c| !c.answerable).count();
+        let precision = ratio(correct, abstained.len());
+        let recall = ratio(correct, unanswerable);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        if best.as_ref().is_none_or(|b| f1 > b.f1 + 1e-9) {
+            best = Some(Calibration {
+                setting,
+                threshold: t,
+                abstention_precision: precision,
+                abstention_recall: recall,
+                f1,
+                questions: cases.len(),
+            });
+        }
+    }
+    best
 }
 
 fn matches(expected: &Expected, source: &str, section: &str) -> bool {
@@ -118,8 +172,14 @@ pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> 
     let mut results = Vec::new();
     for case in cases {
         let hits = rag
-            .retrieve(&case.question, None, 5, SearchMode::Hybrid)
+            .retrieve(
+                &case.question,
+                None,
+                rag.retrieval.top_k.max(5),
+                SearchMode::Hybrid,
+            )
             .await?;
+        let confidence = rag.confidence(&case.question, &hits);
         let answer = rag
             .ask(
                 AskRequest {
@@ -133,6 +193,7 @@ pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> 
         let (hit_rank, cited_expected) = match &case.expected {
             Some(e) => (
                 hits.iter()
+                    .take(5)
                     .position(|h| matches(e, &h.payload.source, &h.payload.section))
                     .map(|i| i + 1),
                 !answer.abstained
@@ -158,6 +219,9 @@ pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> 
             facts_found,
             facts_total: case.facts.len(),
             latency_ms: answer.timings_ms.total,
+            korean: crate::lexical::is_korean(&case.question),
+            dense: confidence.dense,
+            coverage: confidence.coverage,
         });
     }
     Ok(score_qa(results))
@@ -178,6 +242,17 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
             .count()
     };
     let latencies: Vec<f64> = cases.iter().map(|c| c.latency_ms as f64).collect();
+    let korean: Vec<&CaseResult> = cases.iter().filter(|c| c.korean).collect();
+    let english: Vec<&CaseResult> = cases.iter().filter(|c| !c.korean).collect();
+    let calibration = [
+        calibrate("retrieval.gate_min_coverage_korean", &korean, |c| {
+            c.coverage
+        }),
+        calibrate("retrieval.gate_min_dense", &english, |c| c.dense),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     QaReport {
         questions: cases.len(),
         answerable: answerable.len(),
@@ -196,6 +271,7 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
         ),
         latency_p50_ms: percentile(&latencies, 50.0),
         latency_p95_ms: percentile(&latencies, 95.0),
+        calibration,
         cases,
     }
 }
@@ -351,6 +427,9 @@ mod tests {
             facts_found: facts.0,
             facts_total: facts.1,
             latency_ms: ms,
+            korean: false,
+            dense: if answerable { 0.6 } else { 0.3 },
+            coverage: 0.0,
         }
     }
 
@@ -373,6 +452,11 @@ mod tests {
         assert_eq!(r.fact_recall, 0.5);
         assert_eq!(r.latency_p50_ms, 100.0);
         assert_eq!(r.latency_p95_ms, 300.0);
+        // Answerable cases have dense 0.6, unanswerable 0.3: a threshold in between separates them.
+        let c = &r.calibration[0];
+        assert_eq!(c.setting, "retrieval.gate_min_dense");
+        assert!(c.threshold > 0.3 && c.threshold <= 0.6, "{c:?}");
+        assert_eq!((c.abstention_precision, c.abstention_recall), (1.0, 1.0));
     }
 
     #[test]

@@ -170,11 +170,13 @@ impl Builder {
             self.heading(level.max(1), title);
             return;
         }
-        if KO_CHAPTER.is_match(trimmed) && trimmed.chars().count() <= 60 {
+        // An amendment sentence in the addenda ("제5장제2절의 제목 … 한다.") is not a heading.
+        let sentence = trimmed.ends_with('.') || trimmed.ends_with("다");
+        if KO_CHAPTER.is_match(trimmed) && trimmed.chars().count() <= 40 && !sentence {
             self.heading(2, clean_inline(trimmed));
             return;
         }
-        if KO_SECTION.is_match(trimmed) && trimmed.chars().count() <= 60 {
+        if KO_SECTION.is_match(trimmed) && trimmed.chars().count() <= 40 && !sentence {
             self.heading(3, clean_inline(trimmed));
             return;
         }

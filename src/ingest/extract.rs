@@ -78,14 +78,17 @@ pub fn extract(name: &str, bytes: &[u8], max_pages: usize) -> Result<Extracted, 
     let extracted = match format {
         Format::Pdf => extract_pdf(bytes, max_pages)?,
         Format::Markdown => extract_markdown(std::str::from_utf8(bytes).unwrap_or_default()),
-        Format::Text => Extracted {
-            format,
-            title: None,
-            pages: vec![Page {
-                number: None,
-                text: std::str::from_utf8(bytes).unwrap_or_default().to_string(),
-            }],
-        },
+        Format::Text => {
+            let text = std::str::from_utf8(bytes).unwrap_or_default();
+            Extracted {
+                format,
+                title: text_title(text),
+                pages: vec![Page {
+                    number: None,
+                    text: text.to_string(),
+                }],
+            }
+        }
     };
     if extracted.pages.iter().all(|p| p.text.trim().is_empty()) {
         return Err(IngestError::Empty);
@@ -133,6 +136,14 @@ fn front_matter_title(fm: &str) -> Option<String> {
             None
         }
     })
+}
+
+/// A plain-text document's title: a short first line set apart by a blank line.
+fn text_title(text: &str) -> Option<String> {
+    let mut lines = text.trim_start().lines();
+    let first = lines.next()?.trim();
+    let blank_after = lines.next().is_some_and(|l| l.trim().is_empty());
+    (blank_after && !first.is_empty() && first.chars().count() <= 200).then(|| first.to_string())
 }
 
 fn first_heading(body: &str) -> Option<String> {

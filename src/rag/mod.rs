@@ -147,10 +147,12 @@ pub struct Rag {
 }
 
 /// How sure retrieval is that the passages answer the question.
-#[derive(Debug, Clone, Copy)]
-struct Confidence {
-    dense: f32,
-    coverage: f32,
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Confidence {
+    /// Best cosine similarity between the question and a retrieved passage.
+    pub dense: f32,
+    /// Best share of the question's terms found in one of the top three passages.
+    pub coverage: f32,
 }
 
 impl Rag {
@@ -240,7 +242,7 @@ impl Rag {
             .collect())
     }
 
-    fn confidence(&self, question: &str, hits: &[Hit]) -> Confidence {
+    pub fn confidence(&self, question: &str, hits: &[Hit]) -> Confidence {
         let terms = self.analyzer.term_set(question);
         let top = hits.iter().take(3);
         Confidence {
@@ -263,10 +265,7 @@ impl Rag {
         match lang {
             // The default embedding model is English-only: for Korean only the terms count.
             Lang::Ko => c.coverage >= r.gate_min_coverage_korean,
-            Lang::En => {
-                c.dense >= r.gate_min_dense
-                    || (c.coverage >= r.gate_min_coverage && c.dense >= r.gate_min_dense_with_terms)
-            }
+            Lang::En => c.dense >= r.gate_min_dense,
         }
     }
 
