@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::Settings;
@@ -50,6 +51,8 @@ pub struct App {
     pub generator: Option<Arc<dyn Generator>>,
     pub rag: Rag,
     pub ingestor: Ingestor,
+    /// Set while a background index build runs (one at a time).
+    optimizing: AtomicBool,
     /// Held for the process's lifetime: one process owns a data dir.
     _lock: File,
 }
@@ -135,7 +138,30 @@ impl App {
             generator,
             rag,
             ingestor,
+            optimizing: AtomicBool::new(false),
             _lock: lock,
         }))
+    }
+
+    /// Build the ANN index in the background when enough points arrived since the last build.
+    /// Searches keep working meanwhile (qdrant-edge serves reads during optimisation).
+    pub fn optimize_if_due(self: &Arc<Self>) {
+        if self.index.unoptimized() < self.settings.ingest.optimize_after
+            || self.optimizing.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            match app.index.optimize().and_then(|()| app.index.flush()) {
+                Ok(()) => tracing::info!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    "vector index optimised"
+                ),
+                Err(e) => tracing::error!(error = %e, "vector index optimisation failed"),
+            }
+            app.optimizing.store(false, Ordering::SeqCst);
+        });
     }
 }

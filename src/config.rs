@@ -135,6 +135,10 @@ pub struct ChunkSettings {
 pub struct IngestSettings {
     pub max_file_bytes: u64,
     pub max_pages: usize,
+    /// After uploads through the API, build the ANN (HNSW) index in the background once this many
+    /// points were added since the last build. Below it brute force is fast enough (about 20 ms at
+    /// 100k points); `regula ingest` always builds it at the end of a batch.
+    pub optimize_after: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -242,6 +246,7 @@ impl Default for IngestSettings {
         Self {
             max_file_bytes: 64 * 1024 * 1024,
             max_pages: 2000,
+            optimize_after: 20_000,
         }
     }
 }

@@ -81,6 +81,7 @@ async fn sse_disconnect_and_full_queue() {
             s.llm.parallel = 1;
             s.llm.queue_capacity = 1;
             s.llm.max_tokens = 1000;
+            s.ingest.optimize_after = 1;
         },
         BUG_BOUNTY,
     );
@@ -137,4 +138,28 @@ async fn sse_disconnect_and_full_queue() {
     }
     assert!(ok >= 1 && busy >= 1, "ok {ok}, busy {busy}");
     assert_eq!(generator.load(), 0);
+
+    // An upload through the API builds the ANN index in the background; search keeps answering.
+    let doc = "# Parking\n\nBicycles are parked in the basement rack next to the loading dock.\n";
+    let (status, _) = common::upload(&app, "parking.md", doc.as_bytes().to_vec()).await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.app.index.unoptimized() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.app.index.unoptimized(),
+        0,
+        "the background optimisation ran"
+    );
+    let v: serde_json::Value = client
+        .post(app.url("/api/v1/search"))
+        .json(&json!({"query": "where do bicycles go", "top_k": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["results"][0]["source"], "parking.md", "{v:#}");
 }

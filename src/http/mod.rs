@@ -314,6 +314,7 @@ async fn upload_documents(State(app): State<AppState>, mut form: Multipart) -> R
             }
         }
     }
+    app.optimize_if_due();
     let all_failed = results.iter().all(|r| r["ok"] == false);
     match first_error {
         Some((name, e)) if all_failed => {

@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
@@ -30,6 +31,7 @@ fn engine<E: std::fmt::Display>(e: E) -> IndexError {
 pub struct EdgeIndex {
     shard: EdgeShard,
     write_lock: Mutex<()>,
+    unoptimized: AtomicUsize,
 }
 
 fn keyword(key: &str, value: &str) -> Result<Condition, IndexError> {
@@ -88,6 +90,7 @@ impl EdgeIndex {
         let index = Self {
             shard,
             write_lock: Mutex::new(()),
+            unoptimized: AtomicUsize::new(0),
         };
         if fresh {
             for (field, kind) in [
@@ -180,6 +183,7 @@ impl VectorIndex for EdgeIndex {
         if points.is_empty() {
             return Ok(());
         }
+        self.unoptimized.fetch_add(points.len(), Ordering::Relaxed);
         let mut list = Vec::with_capacity(points.len());
         for p in points {
             let mut vectors = HashMap::new();
@@ -315,7 +319,14 @@ impl VectorIndex for EdgeIndex {
             .write_lock
             .lock()
             .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
-        self.shard.optimize().map(|_| ()).map_err(engine)
+        let pending = self.unoptimized.load(Ordering::Relaxed);
+        self.shard.optimize().map_err(engine)?;
+        self.unoptimized.fetch_sub(pending, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn unoptimized(&self) -> usize {
+        self.unoptimized.load(Ordering::Relaxed)
     }
 
     fn flush(&self) -> Result<(), IndexError> {

@@ -89,6 +89,8 @@ pub trait VectorIndex: Send + Sync {
     fn count(&self) -> Result<usize, IndexError>;
     /// Build the ANN index over what was added (expensive; call after an ingest batch).
     fn optimize(&self) -> Result<(), IndexError>;
+    /// Points added since the last `optimize` (searched by brute force until then).
+    fn unoptimized(&self) -> usize;
     fn flush(&self) -> Result<(), IndexError>;
 }
 

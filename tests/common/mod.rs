@@ -164,3 +164,19 @@ pub fn make_pdf(pages: &[&[&str]]) -> Vec<u8> {
     );
     out
 }
+
+/// Upload one file through `POST /api/v1/documents`; the status and the JSON body.
+pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    let r = client()
+        .post(app.url("/api/v1/documents"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
