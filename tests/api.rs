@@ -450,3 +450,62 @@ async fn follow_ups_use_the_conversation() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn deleted_documents_leave_search_at_once() {
+    let app = shared_app();
+    let doc = "# Locker policy\n\n## Keys\n\nLocker keys are issued by the front desk and returned on the last working day.\n";
+    let (status, v) = common::upload(app, "lockers.md", doc.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["results"][0]["report"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let chunks: Value = client()
+        .get(app.url(&format!("/api/v1/documents/{id}/chunks")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &chunks["chunks"][0];
+    assert_eq!(first["section"], "Locker policy > Keys", "{chunks:#}");
+    assert!(first["text"].as_str().unwrap().contains("front desk"));
+
+    let (_, v) = post(
+        "/api/v1/search",
+        json!({"query": "who issues locker keys", "top_k": 3}),
+    )
+    .await;
+    assert_eq!(v["results"][0]["source"], "lockers.md", "{v:#}");
+
+    let r = client()
+        .delete(app.url(&format!("/api/v1/documents/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, v) = post(
+        "/api/v1/search",
+        json!({"query": "who issues locker keys", "top_k": 8}),
+    )
+    .await;
+    assert!(
+        !sources(&v, "results").iter().any(|s| s == "lockers.md"),
+        "{v:#}"
+    );
+    let r = client()
+        .get(app.url(&format!("/api/v1/documents/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client()
+        .delete(app.url(&format!("/api/v1/documents/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -44,7 +44,11 @@ pub fn router(app: AppState) -> Router {
                 .post(upload_documents)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/api/v1/documents/{id}", get(get_document))
+        .route(
+            "/api/v1/documents/{id}",
+            get(get_document).delete(delete_document),
+        )
+        .route("/api/v1/documents/{id}/chunks", get(document_chunks))
         .route("/api/v1/jobs/{id}", get(get_job))
         .route("/api/v1/conversations/{id}", get(get_conversation))
         .with_state(app)
@@ -249,6 +253,25 @@ async fn list_documents(State(app): State<AppState>) -> Result<Response> {
 
 async fn get_document(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
     Ok(Json(app.store.document(&id).await?).into_response())
+}
+
+/// Remove the document from search first, then its records: a failure midway never leaves a
+/// deleted document answerable.
+async fn delete_document(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    app.store.document(&id).await?;
+    let index = app.index.clone();
+    let doc_id = id.clone();
+    tokio::task::spawn_blocking(move || index.delete_document(&doc_id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    app.store.delete_document(&id).await?;
+    Ok(Json(json!({ "deleted": id })).into_response())
+}
+
+async fn document_chunks(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    let chunks = app.store.active_chunks(&id).await?;
+    Ok(Json(json!({ "document_id": id, "chunks": chunks })).into_response())
 }
 
 async fn get_job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {

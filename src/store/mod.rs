@@ -337,7 +337,50 @@ impl Store {
     }
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkRow {
+    pub id: String,
+    pub ordinal: i64,
+    pub section: String,
+    pub page: Option<i64>,
+    pub text: String,
+}
+
 impl Store {
+    /// Chunks of the document's active version, in order.
+    pub async fn active_chunks(&self, document_id: &str) -> Result<Vec<ChunkRow>> {
+        let doc = self.document(document_id).await?;
+        let Some(version) = doc.active_version_id else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query("SELECT id, ordinal, section, page, text FROM chunks WHERE version_id = ? ORDER BY ordinal")
+            .bind(version)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ChunkRow {
+                id: r.get(0),
+                ordinal: r.get(1),
+                section: r.get(2),
+                page: r.get(3),
+                text: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Remove a document with its versions and chunks.
+    pub async fn delete_document(&self, id: &str) -> Result<()> {
+        let r = sqlx::query("DELETE FROM documents WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("document {id}")));
+        }
+        Ok(())
+    }
+
     pub async fn create_conversation(&self) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
