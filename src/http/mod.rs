@@ -132,16 +132,7 @@ async fn ask(
         }
     }
     // Validate before anything is stored or streamed, so bad input gets a plain status code.
-    if body.question.trim().is_empty() {
-        return Err(ApiError::BadRequest("the question is empty".into()));
-    }
-    if body.question.len() > app.settings.http.max_question_bytes {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "the question is {} bytes; the limit is {}",
-            body.question.len(),
-            app.settings.http.max_question_bytes
-        )));
-    }
+    app.rag.check_question(&body.question)?;
     let (conversation_id, history) = match &body.conversation_id {
         Some(id) => {
             let messages = app.store.conversation(id).await?;

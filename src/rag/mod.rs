@@ -176,7 +176,8 @@ impl Rag {
         }
     }
 
-    fn check_question(&self, question: &str) -> Result<String, RagError> {
+    /// The trimmed question, or why it cannot be asked (empty, over the size limit).
+    pub fn check_question(&self, question: &str) -> Result<String, RagError> {
         if question.len() > self.max_question_bytes {
             return Err(RagError::QuestionTooLong {
                 bytes: question.len(),
