@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::embed::{EmbedError, Embedder, FastEmbedder};
 use crate::index::{EdgeIndex, IndexError, VectorIndex};
+use crate::ingest::originals::Originals;
 use crate::ingest::Ingestor;
 use crate::llm::{Generator, LlamaGenerator, LlmError};
 use crate::rag::prompt::{PromptError, Prompts};
@@ -53,6 +54,9 @@ pub struct App {
     pub ingestor: Ingestor,
     /// Set while a background index build runs (one at a time).
     optimizing: AtomicBool,
+    /// Wakes idle ingest workers when a job is queued.
+    pub job_wakeup: tokio::sync::Notify,
+    background_started: AtomicBool,
     /// Held for the process's lifetime: one process owns a data dir.
     _lock: File,
 }
@@ -103,6 +107,13 @@ impl App {
                 .await
                 .map_err(|e| IndexError::Engine(e.to_string()))??;
         }
+        // Jobs a stopped process was running start again from the top.
+        let requeued = store.requeue_running_jobs().await?;
+        if requeued > 0 {
+            tracing::info!(jobs = requeued, "resuming interrupted ingest jobs");
+        }
+        let originals = Originals::new(data_dir.join("originals"));
+        originals.clean_temporary();
         let generator: Option<Arc<dyn Generator>> = match parts {
             Parts::Retrieval => None,
             Parts::Full => {
@@ -125,10 +136,12 @@ impl App {
             store: store.clone(),
             index: index.clone(),
             embedder: embedder.clone(),
-            originals_dir: data_dir.join("originals"),
+            originals: originals.clone(),
             max_tokens: settings.chunking.max_tokens,
             max_file_bytes: settings.ingest.max_file_bytes,
             max_pages: settings.ingest.max_pages,
+            max_chunks: settings.ingest.max_chunks,
+            time_budget: std::time::Duration::from_secs(settings.ingest.file_time_budget_secs),
         };
         Ok(Arc::new(Self {
             settings,
@@ -139,8 +152,34 @@ impl App {
             rag,
             ingestor,
             optimizing: AtomicBool::new(false),
+            job_wakeup: tokio::sync::Notify::new(),
+            background_started: AtomicBool::new(false),
             _lock: lock,
         }))
+    }
+
+    /// Start the background work a server does: ingest workers and the watched folder.
+    pub fn start_background(self: &Arc<Self>) {
+        if self.background_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        crate::jobs::start_workers(self);
+        if let Some(dir) = self.settings.ingest.watch_dir.clone() {
+            crate::watch::start(self.clone(), dir);
+        }
+    }
+
+    /// Remove a document from search first, then its records: a failure midway never leaves a
+    /// deleted document answerable.
+    pub async fn delete_document(&self, id: &str) -> Result<(), AppError> {
+        self.store.document(id).await?;
+        let index = self.index.clone();
+        let doc_id = id.to_string();
+        tokio::task::spawn_blocking(move || index.delete_document(&doc_id))
+            .await
+            .map_err(|e| IndexError::Engine(e.to_string()))??;
+        self.store.delete_document(id).await?;
+        Ok(())
     }
 
     /// Build the ANN index in the background when enough points arrived since the last build.

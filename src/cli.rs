@@ -46,6 +46,9 @@ pub enum Command {
         /// Groups that may read these documents (comma-separated); default `everyone`.
         #[arg(long, value_delimiter = ',')]
         groups: Vec<String>,
+        /// Upload to a running server and follow its ingest jobs instead of opening the data dir.
+        #[arg(long)]
+        server: Option<String>,
     },
     /// Ask a question; the answer cites the passages it comes from.
     Ask {
@@ -109,6 +112,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Ingest {
             ref paths,
             ref groups,
+            server: Some(ref url),
+        } => ingest_remote(url, paths, groups, cli.json).await,
+        Command::Ingest {
+            ref paths,
+            ref groups,
+            server: None,
         } => ingest(settings, paths, groups, cli.json).await,
         Command::Ask {
             ref question,
@@ -338,6 +347,109 @@ async fn ingest(
     } else {
         println!(
             "{indexed} indexed ({chunks} chunks), {unchanged} unchanged, {skipped} skipped (no text), {failed} failed in {seconds:.1}s"
+        );
+    }
+    if failed > 0 {
+        bail!("{failed} of {} files failed (see above)", files.len());
+    }
+    Ok(())
+}
+
+/// Upload each file to a server, then follow its jobs with a progress bar (chunks embedded).
+async fn ingest_remote(
+    base: &str,
+    paths: &[PathBuf],
+    groups: &[String],
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let files = crate::ingest::Ingestor::collect_files(paths)?;
+    if files.is_empty() {
+        bail!("no files found under {paths:?}");
+    }
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let mut jobs: Vec<(String, String)> = Vec::new();
+    let mut failed = 0usize;
+    for (path, source) in &files {
+        let bytes = tokio::fs::read(path).await?;
+        let form = reqwest::multipart::Form::new()
+            .text("groups", groups.join(","))
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(source.clone()),
+            );
+        let url = format!("{base}/api/v1/documents");
+        let response = client
+            .post(&url)
+            .multipart(form)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let value: serde_json::Value = response
+            .json()
+            .await
+            .context("server response is not JSON")?;
+        for r in value["results"].as_array().into_iter().flatten() {
+            match r["job_id"].as_str() {
+                Some(id) => jobs.push((source.clone(), id.to_string())),
+                None => {
+                    failed += 1;
+                    eprintln!(
+                        "failed: {source}: {}",
+                        r["error"]["message"].as_str().unwrap_or("refused")
+                    );
+                }
+            }
+        }
+    }
+    let bar = if json_out {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(jobs.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut finished = Vec::new();
+    for (source, id) in &jobs {
+        loop {
+            let job: serde_json::Value = client
+                .get(format!("{base}/api/v1/jobs/{id}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let status = job["status"].as_str().unwrap_or_default();
+            bar.set_message(format!(
+                "{source}: {status}, embedded {}/{}",
+                job["embedded"], job["chunks"]
+            ));
+            if status == "done" || status == "failed" {
+                if status == "failed" {
+                    failed += 1;
+                    bar.println(format!(
+                        "failed: {source}: {}",
+                        job["error"].as_str().unwrap_or("failed")
+                    ));
+                }
+                finished.push(job);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "jobs": finished }))?
+        );
+    } else {
+        println!(
+            "{} files ingested by the server, {failed} failed",
+            jobs.len() - failed.min(jobs.len())
         );
     }
     if failed > 0 {

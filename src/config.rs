@@ -134,11 +134,31 @@ pub struct ChunkSettings {
 #[serde(default)]
 pub struct IngestSettings {
     pub max_file_bytes: u64,
+    /// Largest upload request (all its files together); refused with 413 before it is read.
+    pub max_upload_bytes: u64,
     pub max_pages: usize,
+    /// Most chunks one file may yield (a 50 MB page of text would take hours to embed).
+    pub max_chunks: usize,
     /// After uploads through the API, build the ANN (HNSW) index in the background once this many
     /// points were added since the last build. Below it brute force is fast enough (about 20 ms at
     /// 100k points); `regula ingest` always builds it at the end of a batch.
     pub optimize_after: usize,
+    /// Background ingest workers. Embedding already uses every core, so one is usually right.
+    pub workers: usize,
+    /// Attempts per file before its job is marked failed (transient errors only; a malformed
+    /// file fails at once).
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled on each further attempt.
+    pub retry_backoff_ms: u64,
+    /// Time budget per file (extraction + embedding); a file over it fails with that reason.
+    pub file_time_budget_secs: u64,
+    /// A folder whose files are kept indexed: new and changed files are ingested, removed ones
+    /// deleted. Off when unset.
+    pub watch_dir: Option<PathBuf>,
+    /// How often the watched folder is scanned.
+    pub watch_interval_secs: u64,
+    /// Groups that may read documents from the watched folder.
+    pub watch_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -245,8 +265,17 @@ impl Default for IngestSettings {
     fn default() -> Self {
         Self {
             max_file_bytes: 64 * 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
             max_pages: 2000,
+            max_chunks: 20_000,
             optimize_after: 20_000,
+            workers: 1,
+            max_attempts: 3,
+            retry_backoff_ms: 2_000,
+            file_time_budget_secs: 900,
+            watch_dir: None,
+            watch_interval_secs: 30,
+            watch_groups: vec!["everyone".to_string()],
         }
     }
 }

@@ -9,10 +9,12 @@ pub mod eval;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod jobs;
 pub mod lexical;
 pub mod llm;
 pub mod rag;
 pub mod store;
+pub mod watch;
 
 /// Log to stderr with the configured level (`RUST_LOG` wins when set).
 pub fn init_tracing(settings: &config::LogSettings) {

@@ -234,16 +234,16 @@ async fn upload_then_unchanged_reupload_and_job_progress() {
     };
     let first = send().await;
     assert_eq!(
-        first["results"][0]["report"]["outcome"], "indexed",
+        first["results"][0]["job"]["outcome"], "indexed",
         "{first:#}"
     );
     let second = send().await;
     assert_eq!(
-        second["results"][0]["report"]["outcome"], "unchanged",
+        second["results"][0]["job"]["outcome"], "unchanged",
         "{second:#}"
     );
 
-    let job_id = first["results"][0]["report"]["job_id"].as_str().unwrap();
+    let job_id = first["results"][0]["job"]["id"].as_str().unwrap();
     let job: Value = client()
         .get(app.url(&format!("/api/v1/jobs/{job_id}")))
         .send()
@@ -310,7 +310,7 @@ async fn pdf_pages_are_kept_through_search() {
     ]);
     let (_, v) = common::upload(shared_app(), "travel-rules.pdf", pdf).await;
     assert_eq!(v["results"][0]["ok"], true, "{v:#}");
-    assert_eq!(v["results"][0]["report"]["pages"], 2, "{v:#}");
+    assert_eq!(v["results"][0]["job"]["pages"], 2, "{v:#}");
 
     let (_, v) = post(
         "/api/v1/search",
@@ -457,7 +457,7 @@ async fn deleted_documents_leave_search_at_once() {
     let doc = "# Locker policy\n\n## Keys\n\nLocker keys are issued by the front desk and returned on the last working day.\n";
     let (status, v) = common::upload(app, "lockers.md", doc.as_bytes().to_vec()).await;
     assert_eq!(status, 200, "{v}");
-    let id = v["results"][0]["report"]["document_id"]
+    let id = v["results"][0]["job"]["document_id"]
         .as_str()
         .unwrap()
         .to_string();

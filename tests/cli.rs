@@ -155,3 +155,175 @@ fn pages_without_text_are_skipped_not_failed() {
         "{v:#}"
     );
 }
+
+/// `regula serve` on a free port, its stderr kept for diagnosis.
+fn serve(data: &std::path::Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = regula(data)
+        .env("REGULA__HTTP__ADDR", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..600 {
+        if http::blocking_get_ok(&format!("{base}/healthz")) {
+            return (child, base);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("regula serve did not start");
+}
+
+mod http {
+    //! A tiny blocking HTTP client over std, so this synchronous test needs no runtime.
+    use std::io::{Read, Write};
+
+    fn request(method: &str, url: &str, content_type: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+        let rest = url.strip_prefix("http://")?;
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+        let mut s = std::net::TcpStream::connect(host).ok()?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).ok()?;
+        s.write_all(body).ok()?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).ok()?;
+        let text = String::from_utf8_lossy(&out);
+        let status = text.split_whitespace().nth(1)?.parse().ok()?;
+        let at = out.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let mut body = out[at..].to_vec();
+        if text
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        Some((status, body))
+    }
+
+    fn dechunk(mut b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+            if size == 0 || b.len() < eol + 4 + size {
+                break;
+            }
+            out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+            b = &b[eol + 2 + size + 2..];
+        }
+        out
+    }
+
+    pub fn blocking_get_ok(url: &str) -> bool {
+        request("GET", url, "text/plain", b"").is_some_and(|(s, _)| s == 200)
+    }
+
+    pub fn get_json(url: &str) -> serde_json::Value {
+        let (_, body) = request("GET", url, "text/plain", b"").expect("GET");
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn upload(url: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
+        let boundary = "regula-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (_, out) = request(
+            "POST",
+            url,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &body,
+        )
+        .expect("upload");
+        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[test]
+fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut server, base) = serve(&data);
+    let bytes = std::fs::read(common::sample(
+        "ko-labor-law/personal-information-protection-act.md",
+    ))
+    .unwrap();
+    let queued = http::upload(
+        &format!("{base}/api/v1/documents"),
+        "personal-information-protection-act.md",
+        &bytes,
+    );
+    let job_id = queued["results"][0]["job_id"]
+        .as_str()
+        .expect("queued")
+        .to_string();
+    let job_url = format!("{base}/api/v1/jobs/{job_id}");
+    // Kill -9 once some, not all, passages are embedded and stored.
+    let mut killed_at = None;
+    for _ in 0..3000 {
+        let job = http::get_json(&job_url);
+        let (embedded, chunks) = (
+            job["embedded"].as_i64().unwrap_or(0),
+            job["chunks"].as_i64().unwrap_or(0),
+        );
+        assert_ne!(
+            job["status"], "done",
+            "finished before it could be interrupted: {job:#}"
+        );
+        if embedded > 0 && embedded < chunks {
+            server.kill().unwrap();
+            server.wait().unwrap();
+            killed_at = Some((embedded, chunks));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (embedded, chunks) = killed_at.expect("the job made progress");
+    assert!(embedded < chunks);
+
+    let (mut server, base) = serve(&data);
+    let job_url = format!("{base}/api/v1/jobs/{job_id}");
+    let mut job = serde_json::Value::Null;
+    for _ in 0..3000 {
+        job = http::get_json(&job_url);
+        if job["status"] == "done" || job["status"] == "failed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(job["status"], "done", "{job:#}");
+    assert_eq!(job["attempts"], 2, "resumed once: {job:#}");
+    let doc = http::get_json(&format!(
+        "{base}/api/v1/documents/{}",
+        job["document_id"].as_str().unwrap()
+    ));
+    let versions = doc["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{doc:#}");
+    assert_eq!(versions[0]["status"], "active");
+    assert_eq!(
+        versions[1]["status"], "failed",
+        "the interrupted version: {doc:#}"
+    );
+    // The index holds exactly the active version's passages: nothing of the interrupted one.
+    let ready = http::get_json(&format!("{base}/readyz"));
+    assert_eq!(
+        ready["points"], versions[0]["chunk_count"],
+        "{ready:#} {doc:#}"
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+}

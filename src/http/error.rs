@@ -16,6 +16,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     Unprocessable(String),
@@ -34,6 +36,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -45,6 +48,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Busy(_) => "busy",
@@ -98,6 +102,29 @@ impl From<IngestError> for ApiError {
             | IngestError::Empty
             | IngestError::BadName(_) => ApiError::Unprocessable(e.to_string()),
             IngestError::TooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// A failed ingest job, by the kind of error it recorded (see `IngestError::kind`).
+    pub fn from_job_failure(kind: &str, message: &str) -> Self {
+        let message = message.to_string();
+        match kind {
+            "too_large" => ApiError::PayloadTooLarge(message),
+            "unsupported" | "malformed" | "empty" | "bad_name" | "timeout" => {
+                ApiError::Unprocessable(message)
+            }
+            _ => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<crate::app::AppError> for ApiError {
+    fn from(e: crate::app::AppError) -> Self {
+        match e {
+            crate::app::AppError::Store(s) => s.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

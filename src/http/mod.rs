@@ -1,13 +1,14 @@
 //! The HTTP surface: REST, SSE streaming, health. Handlers are thin adapters over `rag`, `ingest`
 //! and `store`.
 
+mod documents;
 mod error;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -30,9 +31,7 @@ use crate::rag::{AskEvent, AskRequest};
 type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
-    let upload_limit = usize::try_from(app.settings.ingest.max_file_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1 << 20);
+    let upload_limit = documents::upload_limit(&app.settings);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -40,16 +39,18 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/search", post(search))
         .route(
             "/api/v1/documents",
-            get(list_documents)
-                .post(upload_documents)
+            get(documents::list)
+                .post(documents::upload)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/api/v1/documents/{id}",
-            get(get_document).delete(delete_document),
+            get(documents::get).delete(documents::delete),
         )
-        .route("/api/v1/documents/{id}/chunks", get(document_chunks))
-        .route("/api/v1/jobs/{id}", get(get_job))
+        .route("/api/v1/documents/{id}/chunks", get(documents::chunks))
+        .route("/api/v1/documents/{id}/reindex", post(documents::reindex))
+        .route("/api/v1/jobs", get(documents::list_jobs))
+        .route("/api/v1/jobs/{id}", get(documents::get_job))
         .route("/api/v1/conversations/{id}", get(get_conversation))
         .with_state(app)
 }
@@ -62,8 +63,10 @@ pub struct Server {
 }
 
 impl Server {
+    /// Bind, and start the server's background work (ingest workers, watched folder).
     pub async fn bind(app: AppState, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
+        app.start_background();
         Ok(Self {
             addr: listener.local_addr()?,
             listener,
@@ -235,110 +238,4 @@ async fn search(State(app): State<AppState>, Json(body): Json<SearchBody>) -> Re
         .clamp(1, 100);
     let results = app.rag.search(&body.query, None, top_k, body.mode).await?;
     Ok(Json(json!({ "results": results })).into_response())
-}
-
-async fn list_documents(State(app): State<AppState>) -> Result<Response> {
-    let docs = app.store.documents().await?;
-    Ok(Json(json!({ "documents": docs })).into_response())
-}
-
-async fn get_document(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    Ok(Json(app.store.document(&id).await?).into_response())
-}
-
-/// Remove the document from search first, then its records: a failure midway never leaves a
-/// deleted document answerable.
-async fn delete_document(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    app.store.document(&id).await?;
-    let index = app.index.clone();
-    let doc_id = id.clone();
-    tokio::task::spawn_blocking(move || index.delete_document(&doc_id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    app.store.delete_document(&id).await?;
-    Ok(Json(json!({ "deleted": id })).into_response())
-}
-
-async fn document_chunks(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    let chunks = app.store.active_chunks(&id).await?;
-    Ok(Json(json!({ "document_id": id, "chunks": chunks })).into_response())
-}
-
-async fn get_job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    Ok(Json(app.store.job(&id).await?).into_response())
-}
-
-/// `multipart/form-data`: one or more `file` fields and an optional `groups` field (comma-separated).
-async fn upload_documents(State(app): State<AppState>, mut form: Multipart) -> Result<Response> {
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut groups: Vec<String> = Vec::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("multipart: {e}")))?
-    {
-        match field.name() {
-            Some("groups") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                groups = text
-                    .split(',')
-                    .map(|g| g.trim().to_string())
-                    .filter(|g| !g.is_empty())
-                    .collect();
-            }
-            Some("file") | Some("files") => {
-                let name = field
-                    .file_name()
-                    .map(str::to_string)
-                    .ok_or_else(|| ApiError::BadRequest("a file field needs a file name".into()))?;
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::PayloadTooLarge(e.body_text())
-                    } else {
-                        ApiError::BadRequest(format!("upload: {e}"))
-                    }
-                })?;
-                files.push((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    if files.is_empty() {
-        return Err(ApiError::BadRequest(
-            "no file in the upload (field `file`)".into(),
-        ));
-    }
-    let mut results = Vec::new();
-    let mut first_error: Option<(String, ApiError)> = None;
-    for (name, bytes) in files {
-        match app
-            .ingestor
-            .ingest_bytes(&name, bytes, groups.clone(), None)
-            .await
-        {
-            Ok(report) => results.push(json!({"file": name, "ok": true, "report": report})),
-            Err(e) => {
-                let api = ApiError::from(e);
-                results.push(json!({"file": name, "ok": false, "error": api.public_message()}));
-                first_error.get_or_insert((name, api));
-            }
-        }
-    }
-    app.optimize_if_due();
-    let all_failed = results.iter().all(|r| r["ok"] == false);
-    match first_error {
-        Some((name, e)) if all_failed => {
-            let status = e.status();
-            let body = json!({
-                "error": {"code": e.code(), "message": format!("{name}: {}", e.public_message())},
-                "results": results,
-            });
-            Ok((status, Json(body)).into_response())
-        }
-        _ => Ok(Json(json!({ "results": results })).into_response()),
-    }
 }

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use qdrant_edge::external::ordered_float::OrderedFloat;
 use qdrant_edge::{
@@ -31,6 +31,9 @@ fn engine<E: std::fmt::Display>(e: E) -> IndexError {
 pub struct EdgeIndex {
     shard: EdgeShard,
     write_lock: Mutex<()>,
+    /// Searches hold it shared; a version swap holds it exclusively across its two updates, so
+    /// no search sees both versions of a document, or neither.
+    swap: RwLock<()>,
     unoptimized: AtomicUsize,
 }
 
@@ -90,6 +93,7 @@ impl EdgeIndex {
         let index = Self {
             shard,
             write_lock: Mutex::new(()),
+            swap: RwLock::new(()),
             unoptimized: AtomicUsize::new(0),
         };
         if fresh {
@@ -206,16 +210,34 @@ impl VectorIndex for EdgeIndex {
     fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError> {
         let mut map = serde_json::Map::new();
         map.insert("active".into(), serde_json::Value::Bool(true));
-        self.update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(
-            SetPayloadOp {
-                payload: Payload(map),
-                points: None,
-                filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
-                key: None,
-            },
-        )))?;
-        if let Some(prev) = previous.filter(|p| *p != version_id) {
-            self.delete_version(prev)?;
+        let show = UpdateOperation::PayloadOperation(PayloadOps::SetPayload(SetPayloadOp {
+            payload: Payload(map),
+            points: None,
+            filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
+            key: None,
+        }));
+        let hide = match previous.filter(|p| *p != version_id) {
+            Some(prev) => Some(UpdateOperation::PointOperation(
+                PointOperations::DeletePointsByFilter(Filter::new_must(keyword(
+                    "version_id",
+                    prev,
+                )?)),
+            )),
+            None => None,
+        };
+        // The write lock first (it may wait for an index build); only then stop searches, for
+        // the two quick updates.
+        let _write = self
+            .write_lock
+            .lock()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        let _swap = self
+            .swap
+            .write()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        self.shard.update(show).map_err(engine)?;
+        if let Some(hide) = hide {
+            self.shard.update(hide).map_err(engine)?;
         }
         Ok(())
     }
@@ -288,7 +310,13 @@ impl VectorIndex for EdgeIndex {
             with_vector: WithVector::Selector(vec![DENSE.to_string()]),
             with_payload: WithPayloadInterface::Bool(true),
         };
-        let points = self.shard.query(request).map_err(engine)?;
+        let points = {
+            let _swap = self
+                .swap
+                .read()
+                .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+            self.shard.query(request).map_err(engine)?
+        };
         let mut hits = Vec::with_capacity(points.len());
         for p in points {
             let Some(payload) = p.payload else { continue };

@@ -1,11 +1,10 @@
-//! Turn a file's bytes into text pages. The format is decided by content first (a PDF is a PDF
-//! whatever its name), then by extension for the text formats.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! Turn a file's bytes into text pages. The format is decided by content first (a PDF, a DOCX or
+//! an HWPX is what its bytes say, whatever its name), then by extension for the text formats.
 
 use regex::Regex;
 use std::sync::LazyLock as Lazy;
 
+use super::formats::{docx, html, hwpx, pdf, text, zipped::Zipped};
 use super::IngestError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -14,6 +13,9 @@ pub enum Format {
     Markdown,
     Text,
     Pdf,
+    Docx,
+    Hwpx,
+    Html,
 }
 
 impl Format {
@@ -22,6 +24,9 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Text => "text",
             Format::Pdf => "pdf",
+            Format::Docx => "docx",
+            Format::Hwpx => "hwpx",
+            Format::Html => "html",
         }
     }
 }
@@ -40,54 +45,105 @@ pub struct Extracted {
     pub pages: Vec<Page>,
 }
 
+const SUPPORTED: &str = ".pdf, .docx, .hwpx, .html, .md, .txt";
+
+fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<body")
+}
+
 pub fn detect(name: &str, bytes: &[u8]) -> Result<Format, IngestError> {
-    if bytes.starts_with(b"%PDF-") {
+    let ext = extension(name);
+    // The PDF header may come after some junk, within the first KiB.
+    if bytes[..bytes.len().min(1024)]
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+    {
         return Ok(Format::Pdf);
     }
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    let textual = match ext.as_str() {
-        "md" | "markdown" => Some(Format::Markdown),
-        "txt" | "text" => Some(Format::Text),
-        "pdf" => {
-            return Err(IngestError::Malformed(
-                "the file is named .pdf but is not a PDF (no %PDF- header)".into(),
-            ))
+    if bytes.starts_with(b"PK\x03\x04") {
+        let mut zip = Zipped::open(bytes, "archive")?;
+        if docx::is_docx(&zip) {
+            return Ok(Format::Docx);
         }
-        _ => None,
-    };
-    let Some(format) = textual else {
-        return Err(IngestError::UnsupportedType(if ext.is_empty() {
-            "(no extension)".into()
-        } else {
-            ext
-        }));
-    };
-    if bytes.contains(&0) || std::str::from_utf8(bytes).is_err() {
-        return Err(IngestError::Malformed(
-            "the file is binary or not UTF-8 text, although its name says text".into(),
+        if hwpx::is_hwpx(&mut zip) {
+            return Ok(Format::Hwpx);
+        }
+        return Err(IngestError::UnsupportedType(format!(
+            "a zip archive that is neither DOCX nor HWPX (supported: {SUPPORTED})"
+        )));
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(IngestError::UnsupportedType(
+            "a legacy binary Office/Hangul file (.doc/.hwp/.xls); save it as DOCX, HWPX or PDF"
+                .into(),
         ));
     }
-    Ok(format)
+    match ext.as_str() {
+        "pdf" => Err(IngestError::Malformed(
+            "the file is named .pdf but is not a PDF (no %PDF- header)".into(),
+        )),
+        "docx" | "hwpx" => Err(IngestError::Malformed(format!(
+            "the file is named .{ext} but is not a zip package (truncated or renamed?)"
+        ))),
+        "html" | "htm" | "xhtml" => Ok(Format::Html),
+        "md" | "markdown" => Ok(Format::Markdown),
+        "txt" | "text" => Ok(if looks_like_html(bytes) {
+            Format::Html
+        } else {
+            Format::Text
+        }),
+        _ if looks_like_html(bytes) => Ok(Format::Html),
+        "" => Err(IngestError::UnsupportedType(format!(
+            "(no extension; supported: {SUPPORTED})"
+        ))),
+        _ => Err(IngestError::UnsupportedType(format!(
+            ".{ext} (supported: {SUPPORTED})"
+        ))),
+    }
+}
+
+fn single_page(format: Format, title: Option<String>, text: String) -> Extracted {
+    Extracted {
+        format,
+        title,
+        pages: vec![Page { number: None, text }],
+    }
 }
 
 pub fn extract(name: &str, bytes: &[u8], max_pages: usize) -> Result<Extracted, IngestError> {
     let format = detect(name, bytes)?;
     let extracted = match format {
-        Format::Pdf => extract_pdf(bytes, max_pages)?,
-        Format::Markdown => extract_markdown(std::str::from_utf8(bytes).unwrap_or_default()),
+        Format::Pdf => Extracted {
+            format,
+            title: None,
+            pages: pdf::pages(bytes, max_pages)?,
+        },
+        Format::Docx => {
+            let d = docx::read(&mut Zipped::open(bytes, "DOCX")?)?;
+            single_page(format, d.title, d.markdown)
+        }
+        Format::Hwpx => {
+            let h = hwpx::read(&mut Zipped::open(bytes, "HWPX")?)?;
+            single_page(format, h.title, h.markdown)
+        }
+        Format::Html => {
+            html::check_nesting(bytes)?;
+            let decoded = text::decode(bytes, text::html_charset(bytes).as_deref())?;
+            let page = html::read(&decoded);
+            single_page(format, page.title, page.markdown)
+        }
+        Format::Markdown => extract_markdown(&text::decode(bytes, None)?),
         Format::Text => {
-            let text = std::str::from_utf8(bytes).unwrap_or_default();
-            Extracted {
-                format,
-                title: text_title(text),
-                pages: vec![Page {
-                    number: None,
-                    text: text.to_string(),
-                }],
-            }
+            let decoded = text::decode(bytes, None)?;
+            single_page(format, text_title(&decoded), decoded)
         }
     };
     if extracted.pages.iter().all(|p| p.text.trim().is_empty()) {
@@ -153,41 +209,6 @@ fn first_heading(body: &str) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-fn extract_pdf(bytes: &[u8], max_pages: usize) -> Result<Extracted, IngestError> {
-    // pdf-extract panics on some malformed files: contain it so one file cannot take down a worker.
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(bytes)
-    }));
-    let pages = match result {
-        Ok(Ok(pages)) => pages,
-        Ok(Err(e)) => return Err(IngestError::Malformed(format!("unreadable PDF: {e}"))),
-        Err(_) => {
-            return Err(IngestError::Malformed(
-                "unreadable PDF: the parser failed on this file".into(),
-            ))
-        }
-    };
-    if pages.len() > max_pages {
-        return Err(IngestError::TooLarge(format!(
-            "{} pages, the limit is {max_pages}",
-            pages.len()
-        )));
-    }
-    let pages = pages
-        .into_iter()
-        .enumerate()
-        .map(|(i, text)| Page {
-            number: Some(i as u32 + 1),
-            text,
-        })
-        .collect();
-    Ok(Extracted {
-        format: Format::Pdf,
-        title: None,
-        pages,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +243,7 @@ mod tests {
             Err(IngestError::Malformed(_))
         ));
         assert!(matches!(
-            detect("x.md", &[0xff, 0x00, 0x12]),
+            extract("x.md", &[0xff, 0x00, 0x12], 10),
             Err(IngestError::Malformed(_))
         ));
         assert!(matches!(

@@ -2,21 +2,22 @@
 
 pub mod chunk;
 pub mod extract;
+pub mod formats;
+pub mod originals;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{ChunkPayload, ChunkPoint, IndexError, VectorIndex};
 use crate::lexical::Analyzer;
-use crate::store::{NewChunk, NewVersion, Store, StoreError};
+use crate::store::{JobOrigin, NewChunk, NewVersion, QueuedJob, Store, StoreError};
+use originals::{sha256, Originals};
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("unsupported file type `{0}` (supported: .md, .markdown, .txt, .pdf)")]
+    #[error("unsupported file type: {0}")]
     UnsupportedType(String),
     #[error("malformed file: {0}")]
     Malformed(String),
@@ -36,6 +37,40 @@ pub enum IngestError {
     Io(#[from] std::io::Error),
     #[error("internal: {0}")]
     Internal(String),
+    #[error("the file took longer than its time budget of {0} s")]
+    TimedOut(u64),
+}
+
+impl IngestError {
+    /// A short name for the kind of failure, kept with the job.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IngestError::UnsupportedType(_) => "unsupported",
+            IngestError::Malformed(_) => "malformed",
+            IngestError::Empty => "empty",
+            IngestError::TooLarge(_) => "too_large",
+            IngestError::BadName(_) => "bad_name",
+            IngestError::Embed(_) => "embed",
+            IngestError::Index(_) => "index",
+            IngestError::Store(_) => "store",
+            IngestError::Io(_) => "io",
+            IngestError::Internal(_) => "internal",
+            IngestError::TimedOut(_) => "timeout",
+        }
+    }
+
+    /// Worth another attempt: the file itself is not the problem (a busy machine, a full disk, a
+    /// database hiccup). A malformed or unsupported file fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            IngestError::UnsupportedType(_)
+                | IngestError::Malformed(_)
+                | IngestError::Empty
+                | IngestError::TooLarge(_)
+                | IngestError::BadName(_)
+        )
+    }
 }
 
 /// What happened to one file.
@@ -68,10 +103,22 @@ pub struct Ingestor {
     pub store: Store,
     pub index: Arc<dyn VectorIndex>,
     pub embedder: Arc<dyn Embedder>,
-    pub originals_dir: PathBuf,
+    pub originals: Originals,
     pub max_tokens: usize,
     pub max_file_bytes: u64,
     pub max_pages: usize,
+    pub max_chunks: usize,
+    pub time_budget: std::time::Duration,
+}
+
+/// One file to ingest.
+struct Input {
+    source: String,
+    bytes: Vec<u8>,
+    groups: Vec<String>,
+    /// Re-embed even when the content equals the active version's.
+    reindex: bool,
+    origin: JobOrigin,
 }
 
 /// Typical chunk length in lexical terms, for BM25's length normalisation. Korean text yields about
@@ -102,12 +149,9 @@ pub fn normalise_source(name: &str) -> Result<String, IngestError> {
     Ok(parts.join("/"))
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 impl Ingestor {
-    /// Ingest one file's bytes under `source`, readable by `groups`.
+    /// Ingest one file's bytes under `source`, readable by `groups`, now (the CLI's path; the
+    /// server queues files for its workers instead).
     pub async fn ingest_bytes(
         &self,
         source: &str,
@@ -116,29 +160,72 @@ impl Ingestor {
         progress: Option<Progress>,
     ) -> Result<IngestReport, IngestError> {
         let source = normalise_source(source)?;
-        let job_id = self.store.create_job(&source).await?;
-        let result = self.run(&job_id, &source, bytes, groups, progress).await;
+        let job_id = self.store.create_job(&source, JobOrigin::Cli).await?;
+        let input = Input {
+            source,
+            bytes,
+            groups,
+            reindex: false,
+            origin: JobOrigin::Cli,
+        };
+        let result = self.run(&job_id, input, progress).await;
         let outcome = match &result {
             Ok(r) => Ok(r.outcome),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err((e.kind(), e.to_string())),
         };
         self.store
             .finish_job(
                 &job_id,
-                outcome.as_ref().map(|s| *s).map_err(|e| e.as_str()),
+                outcome
+                    .as_ref()
+                    .map(|s| *s)
+                    .map_err(|(k, e)| (*k, e.as_str())),
             )
             .await?;
         result
     }
 
+    /// Run a job a worker claimed from the queue. The caller records the outcome.
+    pub async fn run_job(
+        &self,
+        job: &QueuedJob,
+        progress: Option<Progress>,
+    ) -> Result<IngestReport, IngestError> {
+        let source = normalise_source(&job.source)?;
+        let bytes = self.originals.read(&job.blob)?;
+        let input = Input {
+            source,
+            bytes,
+            groups: job.groups.clone(),
+            reindex: job.origin == JobOrigin::Reindex,
+            origin: job.origin,
+        };
+        self.run(&job.id, input, progress).await
+    }
+
     async fn run(
         &self,
         job_id: &str,
-        source: &str,
-        bytes: Vec<u8>,
-        groups: Vec<String>,
+        input: Input,
         progress: Option<Progress>,
     ) -> Result<IngestReport, IngestError> {
+        let Input {
+            source,
+            bytes,
+            groups,
+            reindex,
+            origin,
+        } = input;
+        let source = source.as_str();
+        let started = std::time::Instant::now();
+        let budget = self.time_budget;
+        let over_budget = move || -> Result<(), IngestError> {
+            if started.elapsed() > budget {
+                Err(IngestError::TimedOut(budget.as_secs()))
+            } else {
+                Ok(())
+            }
+        };
         if bytes.len() as u64 > self.max_file_bytes {
             return Err(IngestError::TooLarge(format!(
                 "{} bytes, the limit is {}",
@@ -148,56 +235,65 @@ impl Ingestor {
         }
         let mut timings = IngestTimings::default();
         let hash = sha256(&bytes);
-        let file_name = source.rsplit('/').next().unwrap_or(source).to_string();
-
-        let t = std::time::Instant::now();
-        let max_pages = self.max_pages;
-        let (extracted, bytes) = tokio::task::spawn_blocking(move || {
-            let e = extract::extract(&file_name, &bytes, max_pages);
-            (e, bytes)
-        })
-        .await
-        .map_err(|e| IngestError::Internal(e.to_string()))?;
-        let extracted = extracted?;
-        timings.extract = t.elapsed().as_millis() as u64;
-
-        let title = extracted
-            .title
-            .clone()
-            .unwrap_or_else(|| default_title(source));
-        let doc = self.store.ensure_document(source, &title).await?;
         let groups = if groups.is_empty() {
             vec!["everyone".to_string()]
         } else {
             groups
         };
-        if doc.active_hash.as_deref() == Some(hash.as_str()) {
-            return Ok(IngestReport {
-                job_id: job_id.to_string(),
-                source: source.to_string(),
-                document_id: doc.id,
-                version_id: doc.active_version_id,
-                outcome: "unchanged",
-                pages: extracted.pages.len(),
-                chunks: 0,
-                timings_ms: timings,
-            });
+
+        // Same content as the active version: nothing to do (unless asked to re-index). Checked
+        // before extraction, which is the expensive part for a PDF.
+        if let Some(doc) = self.store.document_by_source(source).await? {
+            if !reindex && doc.active_hash.as_deref() == Some(hash.as_str()) {
+                return Ok(IngestReport {
+                    job_id: job_id.to_string(),
+                    source: source.to_string(),
+                    document_id: doc.id,
+                    version_id: doc.active_version_id,
+                    outcome: "unchanged",
+                    pages: 0,
+                    chunks: 0,
+                    timings_ms: timings,
+                });
+            }
         }
 
-        // Originals are stored by content hash: the file name never becomes a path.
-        let original = self.originals_dir.join(&hash);
-        if !original.exists() {
-            std::fs::create_dir_all(&self.originals_dir)?;
-            let tmp = self.originals_dir.join(format!("{hash}.tmp"));
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &original)?;
-        }
+        let t = std::time::Instant::now();
+        let max_pages = self.max_pages;
+        let file_name = source.rsplit('/').next().unwrap_or(source).to_string();
+        let extraction = tokio::task::spawn_blocking(move || {
+            let e = extract::extract(&file_name, &bytes, max_pages);
+            (e, bytes)
+        });
+        // A parser stuck on a hostile file is abandoned when the budget runs out.
+        let (extracted, bytes) = tokio::time::timeout(budget, extraction)
+            .await
+            .map_err(|_| IngestError::TimedOut(budget.as_secs()))?
+            .map_err(|e| IngestError::Internal(e.to_string()))?;
+        let extracted = extracted?;
+        timings.extract = t.elapsed().as_millis() as u64;
+        over_budget()?;
+
+        let title = extracted
+            .title
+            .clone()
+            .unwrap_or_else(|| default_title(source));
+        let doc = self.store.ensure_document(source, &title, origin).await?;
+        let original = self.originals.path(&self.originals.put(&bytes)?)?;
+        drop(bytes);
 
         let t = std::time::Instant::now();
         let chunks = chunk::chunk(&title, &extracted.pages, self.max_tokens);
         timings.chunk = t.elapsed().as_millis() as u64;
         if chunks.is_empty() {
             return Err(IngestError::Empty);
+        }
+        if chunks.len() > self.max_chunks {
+            return Err(IngestError::TooLarge(format!(
+                "the file yields {} passages, the limit is {}; split it into smaller documents",
+                chunks.len(),
+                self.max_chunks
+            )));
         }
 
         let version_id = self
@@ -233,6 +329,7 @@ impl Ingestor {
                 &chunks,
                 &mut timings,
                 progress,
+                &over_budget,
             )
             .await;
         let new_chunks = match indexed {
@@ -282,6 +379,7 @@ impl Ingestor {
         chunks: &[chunk::Chunk],
         timings: &mut IngestTimings,
         progress: Option<Progress>,
+        over_budget: &(dyn Fn() -> Result<(), IngestError> + Sync),
     ) -> Result<Vec<NewChunk>, IngestError> {
         let analyzer = Analyzer::default();
         let mut new_chunks = Vec::with_capacity(chunks.len());
@@ -345,6 +443,7 @@ impl Ingestor {
             if let Some(p) = &progress {
                 p(new_chunks.len(), total);
             }
+            over_budget()?;
         }
         Ok(new_chunks)
     }

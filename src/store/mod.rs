@@ -7,6 +7,9 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
+mod jobs;
+pub use jobs::{Job, JobOrigin, NewJob, QueuedJob};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -19,7 +22,7 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339()
 }
 
@@ -32,6 +35,33 @@ pub struct Document {
     pub active_hash: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// `upload`, `watch`, `cli` — the watched folder removes only documents it added.
+    pub origin: String,
+    /// The active version, when there is one.
+    pub active: Option<ActiveVersion>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveVersion {
+    pub number: i64,
+    pub format: String,
+    pub groups: Vec<String>,
+    pub chunks: i64,
+    pub pages: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub id: String,
+    pub number: i64,
+    pub status: String,
+    pub format: String,
+    pub groups: Vec<String>,
+    pub pages: i64,
+    pub chunk_count: i64,
+    pub content_hash: String,
+    pub error: Option<String>,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone)]
@@ -52,23 +82,6 @@ pub struct NewChunk {
     pub page: Option<u32>,
     pub text: String,
     pub content_hash: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Job {
-    pub id: String,
-    pub source: String,
-    pub status: String,
-    pub document_id: Option<String>,
-    pub version_id: Option<String>,
-    pub pages: i64,
-    pub chunks: i64,
-    pub embedded: i64,
-    pub attempts: i64,
-    pub outcome: Option<String>,
-    pub error: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +115,8 @@ impl Store {
 
     pub async fn document_by_source(&self, source: &str) -> Result<Option<Document>> {
         let row = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
+             v.number, v.format, v.groups, v.chunk_count, v.pages \
              FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.source = ?",
         )
         .bind(source)
@@ -113,7 +127,8 @@ impl Store {
 
     pub async fn document(&self, id: &str) -> Result<Document> {
         let row = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
+             v.number, v.format, v.groups, v.chunk_count, v.pages \
              FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.id = ?",
         )
         .bind(id)
@@ -123,9 +138,36 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("document {id}")))
     }
 
+    /// Every version of a document, newest first.
+    pub async fn versions(&self, document_id: &str) -> Result<Vec<Version>> {
+        let rows = sqlx::query(
+            "SELECT id, number, status, format, groups, pages, chunk_count, content_hash, error, created_at \
+             FROM versions WHERE document_id = ? ORDER BY number DESC",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Version {
+                id: r.get(0),
+                number: r.get(1),
+                status: r.get(2),
+                format: r.get(3),
+                groups: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+                pages: r.get(5),
+                chunk_count: r.get(6),
+                content_hash: r.get(7),
+                error: r.get(8),
+                created_at: r.get(9),
+            })
+            .collect())
+    }
+
     pub async fn documents(&self) -> Result<Vec<Document>> {
         let rows = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at \
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
+             v.number, v.format, v.groups, v.chunk_count, v.pages \
              FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id ORDER BY d.source",
         )
         .fetch_all(&self.pool)
@@ -133,20 +175,44 @@ impl Store {
         Ok(rows.iter().map(document_from_row).collect())
     }
 
+    /// One page of documents by source name, and the total count.
+    pub async fn documents_page(&self, limit: i64, offset: i64) -> Result<(Vec<Document>, i64)> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
+             v.number, v.format, v.groups, v.chunk_count, v.pages \
+             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id ORDER BY d.source LIMIT ? OFFSET ?",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM documents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok((rows.iter().map(document_from_row).collect(), total))
+    }
+
     /// The document for `source`, created if new.
-    pub async fn ensure_document(&self, source: &str, title: &str) -> Result<Document> {
+    pub async fn ensure_document(
+        &self,
+        source: &str,
+        title: &str,
+        origin: JobOrigin,
+    ) -> Result<Document> {
         if let Some(doc) = self.document_by_source(source).await? {
             return Ok(doc);
         }
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         sqlx::query(
-            "INSERT INTO documents (id, source, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO documents (id, source, title, origin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT(source) DO NOTHING",
         )
         .bind(&id)
         .bind(source)
         .bind(title)
+        .bind(origin.as_str())
         .bind(&ts)
         .bind(&ts)
         .execute(&self.pool)
@@ -253,87 +319,6 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)
-    }
-
-    pub async fn create_job(&self, source: &str) -> Result<String> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let ts = now();
-        sqlx::query(
-            "INSERT INTO jobs (id, source, status, attempts, created_at, updated_at) VALUES (?, ?, 'running', 1, ?, ?)",
-        )
-        .bind(&id)
-        .bind(source)
-        .bind(&ts)
-        .bind(&ts)
-        .execute(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    pub async fn job_progress(
-        &self,
-        id: &str,
-        document_id: Option<&str>,
-        version_id: Option<&str>,
-        pages: usize,
-        chunks: usize,
-        embedded: usize,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET document_id = COALESCE(?, document_id), version_id = COALESCE(?, version_id), \
-             pages = ?, chunks = ?, embedded = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(document_id)
-        .bind(version_id)
-        .bind(pages as i64)
-        .bind(chunks as i64)
-        .bind(embedded as i64)
-        .bind(now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn finish_job(&self, id: &str, outcome: Result<&str, &str>) -> Result<()> {
-        let (status, outcome, error) = match outcome {
-            Ok(o) => ("done", Some(o), None),
-            Err(e) => ("failed", None, Some(e)),
-        };
-        sqlx::query(
-            "UPDATE jobs SET status = ?, outcome = ?, error = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(status)
-        .bind(outcome)
-        .bind(error)
-        .bind(now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn job(&self, id: &str) -> Result<Job> {
-        let r = sqlx::query("SELECT * FROM jobs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
-        Ok(Job {
-            id: r.try_get("id")?,
-            source: r.try_get("source")?,
-            status: r.try_get("status")?,
-            document_id: r.try_get("document_id")?,
-            version_id: r.try_get("version_id")?,
-            pages: r.try_get("pages")?,
-            chunks: r.try_get("chunks")?,
-            embedded: r.try_get("embedded")?,
-            attempts: r.try_get("attempts")?,
-            outcome: r.try_get("outcome")?,
-            error: r.try_get("error")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-        })
     }
 }
 
@@ -456,6 +441,7 @@ impl Store {
 }
 
 fn document_from_row(r: &sqlx::sqlite::SqliteRow) -> Document {
+    let number: Option<i64> = r.get(8);
     Document {
         id: r.get(0),
         source: r.get(1),
@@ -464,5 +450,13 @@ fn document_from_row(r: &sqlx::sqlite::SqliteRow) -> Document {
         active_hash: r.get(4),
         created_at: r.get(5),
         updated_at: r.get(6),
+        origin: r.get(7),
+        active: number.map(|number| ActiveVersion {
+            number,
+            format: r.get(9),
+            groups: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or_default(),
+            chunks: r.get(11),
+            pages: r.get(12),
+        }),
     }
 }

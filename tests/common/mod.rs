@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+pub mod fixtures;
+
 use regula::app::{App, Parts};
 use regula::config::Settings;
 
@@ -172,7 +174,7 @@ pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_js
         reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
     );
     let r = client()
-        .post(app.url("/api/v1/documents"))
+        .post(app.url("/api/v1/documents?wait=true"))
         .multipart(form)
         .send()
         .await

@@ -1,0 +1,283 @@
+//! The persistent ingest queue: jobs are claimed atomically, retried with a delay, and put back in
+//! the queue when a process stopped in the middle of one.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{now, Result, Store, StoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub source: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub origin: String,
+    pub document_id: Option<String>,
+    pub version_id: Option<String>,
+    pub pages: i64,
+    pub chunks: i64,
+    pub embedded: i64,
+    pub attempts: i64,
+    /// `indexed` or `unchanged` once done.
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+    /// The kind of the last error (`malformed`, `unsupported`, `too_large`, `timeout`, …).
+    pub error_kind: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Who asked for a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobOrigin {
+    Upload,
+    Reindex,
+    Watch,
+    Cli,
+}
+
+impl JobOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobOrigin::Upload => "upload",
+            JobOrigin::Reindex => "reindex",
+            JobOrigin::Watch => "watch",
+            JobOrigin::Cli => "cli",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "reindex" => JobOrigin::Reindex,
+            "watch" => JobOrigin::Watch,
+            "cli" => JobOrigin::Cli,
+            _ => JobOrigin::Upload,
+        }
+    }
+}
+
+pub struct NewJob<'a> {
+    pub source: &'a str,
+    pub groups: &'a [String],
+    /// Content hash of the bytes waiting in the originals folder.
+    pub blob: &'a str,
+    pub origin: JobOrigin,
+}
+
+/// A job a worker claimed: everything needed to run it.
+#[derive(Debug, Clone)]
+pub struct QueuedJob {
+    pub id: String,
+    pub source: String,
+    pub groups: Vec<String>,
+    pub blob: String,
+    pub origin: JobOrigin,
+    /// Including this one.
+    pub attempts: u32,
+}
+
+const JOB_COLUMNS: &str =
+    "id, source, status, origin, document_id, version_id, pages, chunks, embedded, \
+     attempts, outcome, error, error_kind, created_at, updated_at";
+
+fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        source: r.try_get("source")?,
+        status: r.try_get("status")?,
+        origin: r.try_get("origin")?,
+        document_id: r.try_get("document_id")?,
+        version_id: r.try_get("version_id")?,
+        pages: r.try_get("pages")?,
+        chunks: r.try_get("chunks")?,
+        embedded: r.try_get("embedded")?,
+        attempts: r.try_get("attempts")?,
+        outcome: r.try_get("outcome")?,
+        error: r.try_get("error")?,
+        error_kind: r.try_get("error_kind")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// A job already running in this process (the CLI's direct ingest).
+    pub async fn create_job(&self, source: &str, origin: JobOrigin) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        sqlx::query(
+            "INSERT INTO jobs (id, source, status, origin, attempts, created_at, updated_at) VALUES (?, ?, 'running', ?, 1, ?, ?)",
+        )
+        .bind(&id)
+        .bind(source)
+        .bind(origin.as_str())
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Queue a job for the background workers.
+    pub async fn enqueue_job(&self, job: NewJob<'_>) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        let groups = serde_json::to_string(job.groups).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO jobs (id, source, status, origin, groups, blob, reindex, created_at, updated_at) \
+             VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(job.source)
+        .bind(job.origin.as_str())
+        .bind(groups)
+        .bind(job.blob)
+        .bind(job.origin == JobOrigin::Reindex)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Take the oldest queued job that is due, in one statement, so two workers never get the
+    /// same one.
+    pub async fn claim_job(&self) -> Result<Option<QueuedJob>> {
+        let ts = now();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?1 \
+             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND blob IS NOT NULL \
+                         AND (not_before IS NULL OR not_before <= ?1) ORDER BY created_at, rowid LIMIT 1) \
+               AND status = 'queued' \
+             RETURNING id, source, groups, blob, origin, attempts",
+        )
+        .bind(&ts)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let groups: String = r.try_get("groups")?;
+        Ok(Some(QueuedJob {
+            id: r.try_get("id")?,
+            source: r.try_get("source")?,
+            groups: serde_json::from_str(&groups).unwrap_or_default(),
+            blob: r.try_get("blob")?,
+            origin: JobOrigin::parse(&r.try_get::<String, _>("origin")?),
+            attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        }))
+    }
+
+    /// Put a job back in the queue after a transient failure, not before `not_before`.
+    pub async fn retry_job(
+        &self,
+        id: &str,
+        error: &str,
+        kind: &str,
+        not_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', error = ?, error_kind = ?, not_before = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(error)
+        .bind(kind)
+        .bind(not_before.to_rfc3339())
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Jobs a stopped process left `running` go back to the queue (their half-built version was
+    /// already failed and its points purged on start).
+    pub async fn requeue_running_jobs(&self) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN blob IS NULL THEN 'failed' ELSE 'queued' END, \
+             error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = ? \
+             WHERE status = 'running'",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn job_progress(
+        &self,
+        id: &str,
+        document_id: Option<&str>,
+        version_id: Option<&str>,
+        pages: usize,
+        chunks: usize,
+        embedded: usize,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET document_id = COALESCE(?, document_id), version_id = COALESCE(?, version_id), \
+             pages = MAX(pages, ?), chunks = ?, embedded = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(document_id)
+        .bind(version_id)
+        .bind(pages as i64)
+        .bind(chunks as i64)
+        .bind(embedded as i64)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// `Ok(outcome)` marks the job done, `Err((kind, message))` failed for good.
+    pub async fn finish_job(&self, id: &str, outcome: Result<&str, (&str, &str)>) -> Result<()> {
+        let (status, outcome, kind, error) = match outcome {
+            Ok(o) => ("done", Some(o), None, None),
+            Err((k, e)) => ("failed", None, Some(k), Some(e)),
+        };
+        sqlx::query(
+            "UPDATE jobs SET status = ?, outcome = ?, error_kind = COALESCE(?, error_kind), \
+             error = CASE WHEN ? = 'done' THEN NULL ELSE ? END, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(outcome)
+        .bind(kind)
+        .bind(status)
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn job(&self, id: &str) -> Result<Job> {
+        let r = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+        job_from_row(&r)
+    }
+
+    /// Most recent jobs first, optionally only those in `status`.
+    pub async fn jobs(&self, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Job>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) \
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+        ))
+        .bind(status)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Jobs not yet finished.
+    pub async fn pending_jobs(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}
