@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::config::Settings;
+use crate::config::{LlmBackend, Settings};
 use crate::embed::{EmbedError, Embedder, FastEmbedder};
 use crate::index::{EdgeIndex, IndexError, VectorIndex};
 use crate::ingest::originals::Originals;
 use crate::ingest::Ingestor;
-use crate::llm::{Generator, LlamaGenerator, LlmError};
+use crate::llm::{Generator, LlamaGenerator, LlmError, OpenAiGenerator};
 use crate::rag::prompt::{PromptError, Prompts};
 use crate::rag::Rag;
 use crate::store::{Store, StoreError};
@@ -116,6 +116,9 @@ impl App {
         originals.clean_temporary();
         let generator: Option<Arc<dyn Generator>> = match parts {
             Parts::Retrieval => None,
+            Parts::Full if settings.llm.backend == LlmBackend::OpenAi => {
+                Some(Arc::new(OpenAiGenerator::new(&settings.llm)?))
+            }
             Parts::Full => {
                 let (path, llm) = (settings.llm_path(), settings.llm.clone());
                 Some(Arc::new(

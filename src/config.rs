@@ -57,6 +57,15 @@ pub struct ModelSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LlmSettings {
+    /// `local` (llama.cpp in this process) or `openai` (an OpenAI-compatible server at
+    /// `remote_url`, e.g. llama-server or vLLM on GPU machines).
+    pub backend: LlmBackend,
+    /// Base URL of the OpenAI-compatible API, up to `/v1`.
+    pub remote_url: String,
+    /// The model name the remote server expects.
+    pub remote_model: String,
+    /// Sent as `Authorization: Bearer …` when set (use REGULA__LLM__REMOTE_API_KEY).
+    pub remote_api_key: Option<String>,
     pub n_ctx: u32,
     pub n_batch: u32,
     /// Threads for llama.cpp; 0 means "all cores".
@@ -73,6 +82,15 @@ pub struct LlmSettings {
     /// Whether the configured model writes good Korean. When false, Korean questions are
     /// answered extractively (quoted passages with a Korean introduction from prompts/).
     pub korean_capable: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmBackend {
+    #[default]
+    Local,
+    #[serde(rename = "openai")]
+    OpenAi,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -209,6 +227,10 @@ impl Default for ModelSettings {
 impl Default for LlmSettings {
     fn default() -> Self {
         Self {
+            backend: LlmBackend::Local,
+            remote_url: "http://127.0.0.1:8000/v1".into(),
+            remote_model: "default".into(),
+            remote_api_key: None,
             n_ctx: 8192,
             n_batch: 512,
             threads: 0,

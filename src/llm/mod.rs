@@ -2,8 +2,10 @@
 //! owns the model and context and decodes several requests together).
 
 mod llama;
+mod openai;
 
 pub use llama::LlamaGenerator;
+pub use openai::OpenAiGenerator;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;

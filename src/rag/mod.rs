@@ -376,6 +376,16 @@ impl Rag {
                     tracing::debug!(?stats, "generated");
                     break;
                 }
+                GenEvent::Error(e) if first_token.is_none() => {
+                    // The model failed before writing anything (a remote server down, say):
+                    // the asker still gets the regulation itself, quoted with its citations.
+                    tracing::warn!(error = %e, "generation failed; answering with quoted passages");
+                    drop(stream);
+                    let answer = self.extractive(lang, &question, &passages, timings(None));
+                    send(AskEvent::Token(answer.answer.clone())).await;
+                    send(AskEvent::Citations(answer.citations.clone())).await;
+                    return Ok(answer);
+                }
                 GenEvent::Error(e) => return Err(RagError::Llm(LlmError::Failed(e))),
             }
         }
