@@ -70,6 +70,32 @@ pub enum Command {
     /// Measure answer or retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Measure performance against a baseline in the same process (prints a table).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time to first token and decode tok/s, ours vs a bare llama-cpp-2 loop on the same model and
+    /// prompt, then aggregate tok/s with several askers at once.
+    Generate {
+        /// Tokens per answer (end-of-sequence ignored).
+        #[arg(long, default_value_t = 128)]
+        tokens: u32,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+        concurrency: Vec<usize>,
+        /// The document whose first passages make the prompt.
+        #[arg(
+            long,
+            default_value = "sample/en-18f-handbook/travel-and-leave/leave.md"
+        )]
+        document: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        passages: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +189,31 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             };
             print_results(&results, cli.json)
+        }
+        Command::Bench(BenchCommand::Generate {
+            tokens,
+            runs,
+            ref concurrency,
+            ref document,
+            passages,
+        }) => {
+            let prompts = crate::rag::prompt::Prompts::load(&settings.prompts_dir)?;
+            let messages = crate::bench::rag_messages(&prompts, document, passages)?;
+            let report = crate::bench::generate::run(
+                &settings.llm_path(),
+                &settings.llm,
+                messages,
+                tokens,
+                runs,
+                concurrency,
+            )
+            .await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_generate_report(&report);
+            }
+            Ok(())
         }
         Command::Eval(EvalCommand::Qa { ref file }) => {
             let cases = eval::read_qa(file)?;
@@ -482,6 +533,44 @@ async fn remote<T: serde::de::DeserializeOwned>(
         );
     }
     Ok(serde_json::from_value(value)?)
+}
+
+fn print_generate_report(r: &crate::bench::generate::GenerateReport) {
+    println!(
+        "model {} · prompt {} tokens · {} tokens per answer · median of {} runs\n",
+        r.model, r.bare.prompt_tokens, r.tokens_per_answer, r.runs
+    );
+    println!("| | time to first token (ms) | decode tok/s |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| bare llama-cpp-2 loop | {:.1} | {:.1} |",
+        r.bare.ttft_ms_p50, r.bare.decode_tok_s_p50
+    );
+    println!(
+        "| regula generator | {:.1} | {:.1} |",
+        r.regula.ttft_ms_p50, r.regula.decode_tok_s_p50
+    );
+    println!(
+        "| overhead | {:+.1}% | {:+.1}% |\n",
+        r.ttft_overhead_pct, r.decode_overhead_pct
+    );
+    println!("| concurrent askers | tokens | seconds | end-to-end tok/s | steady decode tok/s (all decoding) | vs 1 asker |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    let base = r
+        .concurrency
+        .first()
+        .map_or(1.0, |c| c.steady_decode_tok_s.max(1e-9));
+    for c in &r.concurrency {
+        println!(
+            "| {} | {} | {:.2} | {:.1} | {:.1} | {:.2}x |",
+            c.askers,
+            c.tokens,
+            c.seconds,
+            c.end_to_end_tok_s,
+            c.steady_decode_tok_s,
+            c.steady_decode_tok_s / base
+        );
+    }
 }
 
 fn print_answer(answer: &Answer, json_out: bool) -> anyhow::Result<()> {

@@ -36,7 +36,7 @@ pub struct LlamaGenerator {
 }
 
 /// llama.cpp's backend may be initialised once per process.
-fn backend() -> Result<&'static LlamaBackend, LlmError> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, LlmError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -47,7 +47,7 @@ fn backend() -> Result<&'static LlamaBackend, LlmError> {
         .map_err(|e| LlmError::Load(e.clone()))
 }
 
-fn threads(configured: i32) -> i32 {
+pub(crate) fn threads(configured: i32) -> i32 {
     if configured > 0 {
         configured
     } else {
@@ -199,7 +199,7 @@ struct Worker<'m> {
     pending: Arc<AtomicUsize>,
 }
 
-fn sampler(temperature: f32, n_vocab: i32) -> LlamaSampler {
+pub(crate) fn sampler(temperature: f32, n_vocab: i32) -> LlamaSampler {
     // A mild repetition penalty keeps small models from looping.
     let penalties = LlamaSampler::penalties(n_vocab, 64, 1.1, 0.0, 0.0);
     if temperature <= 0.0 {

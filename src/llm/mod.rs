@@ -1,7 +1,7 @@
 //! Text generation: the `Generator` trait and its llama.cpp implementation (a worker thread that
 //! owns the model and context and decodes several requests together).
 
-mod llama;
+pub(crate) mod llama;
 mod openai;
 
 pub use llama::LlamaGenerator;

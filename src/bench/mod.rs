@@ -1,0 +1,49 @@
+//! `regula bench`: performance measured against a baseline in the same process, printed as a
+//! table. Never a timed assertion in a test.
+
+pub mod generate;
+
+pub use crate::eval::metrics::percentile;
+
+use std::path::Path;
+
+use crate::index::{ChunkPayload, Hit};
+use crate::ingest::{chunk, extract};
+use crate::llm::ChatMessage;
+use crate::rag::prompt::{Lang, Prompts};
+
+/// A realistic grounded prompt: the answer template with the first passages of a real document.
+pub fn rag_messages(
+    prompts: &Prompts,
+    document: &Path,
+    passages: usize,
+) -> anyhow::Result<Vec<ChatMessage>> {
+    let bytes = std::fs::read(document)?;
+    let name = document
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let e = extract::extract(&name, &bytes, 100)?;
+    let title = e.title.clone().unwrap_or_else(|| name.clone());
+    let hits: Vec<Hit> = chunk::chunk(&title, &e.pages, 220)
+        .into_iter()
+        .take(passages)
+        .map(|c| Hit {
+            payload: ChunkPayload {
+                chunk_id: String::new(),
+                document_id: String::new(),
+                version_id: String::new(),
+                groups: vec![],
+                title: title.clone(),
+                source: name.clone(),
+                section: c.section,
+                page: c.page,
+                ordinal: c.ordinal,
+                text: c.text,
+            },
+            score: 1.0,
+            dense_similarity: 1.0,
+        })
+        .collect();
+    Ok(prompts.answer_messages(Lang::En, "How much annual leave do I get?", &hits))
+}
