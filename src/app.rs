@@ -54,6 +54,7 @@ pub struct App {
     pub ingestor: Ingestor,
     /// Set while a background index build runs (one at a time).
     optimizing: AtomicBool,
+    pub metrics: crate::metrics::Metrics,
     /// Wakes idle ingest workers when a job is queued.
     pub job_wakeup: tokio::sync::Notify,
     background_started: AtomicBool,
@@ -156,6 +157,7 @@ impl App {
             ingestor,
             optimizing: AtomicBool::new(false),
             job_wakeup: tokio::sync::Notify::new(),
+            metrics: crate::metrics::Metrics::default(),
             background_started: AtomicBool::new(false),
             _lock: lock,
         }))

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod lexical;
 pub mod llm;
+pub mod metrics;
 pub mod rag;
 pub mod store;
 pub mod watch;

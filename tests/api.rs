@@ -509,3 +509,53 @@ async fn deleted_documents_leave_search_at_once() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn metrics_and_request_ids() {
+    let app = shared_app();
+    let r = client()
+        .post(app.url("/api/v1/search"))
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({"query": "sick leave"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    let r = client().get(app.url("/healthz")).send().await.unwrap();
+    assert!(
+        !r.headers()["x-request-id"].is_empty(),
+        "an id is made when none is given"
+    );
+    let (status, _) = post(
+        "/api/v1/ask",
+        json!({"question": "What is the TTS bug bounty program?"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let text = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"regula_http_requests_total{method="POST",route="/api/v1/search",status="200"}"#,
+        r#"regula_http_requests_total{method="POST",route="/api/v1/ask",status="200"}"#,
+        "regula_retrieval_duration_seconds_count",
+        "regula_answer_duration_seconds_bucket",
+        "regula_generation_queue_depth",
+        r#"regula_ingest_jobs{state="done"}"#,
+        "regula_indexed_chunks",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let answers: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("regula_answers_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(answers >= 1.0, "{text}");
+}

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 pub use error::ApiError;
 use error::Result;
@@ -52,7 +55,64 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/jobs", get(documents::list_jobs))
         .route("/api/v1/jobs/{id}", get(documents::get_job))
         .route("/api/v1/conversations/{id}", get(get_conversation))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
+        // Every request gets an id (or keeps the caller's `x-request-id`), logged on its span and
+        // returned in the response, so one question can be followed through the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Count and time every request by its route pattern.
+async fn track(
+    State(app): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().to_string();
+    let route = matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let labels = crate::metrics::RouteLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    app.metrics.http_requests.get_or_create(&labels).inc();
+    app.metrics
+        .http_seconds
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn metrics(State(app): State<AppState>) -> Result<Response> {
+    let jobs = app.store.job_counts().await?;
+    let chunks = app.index.count().ok();
+    let queue = app.generator.as_ref().map_or(0, |g| g.load());
+    let body = app
+        .metrics
+        .render(queue, app.settings.llm.parallel as usize, &jobs, chunks);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// A bound server: `addr` is the real address (port 0 resolved).
@@ -157,44 +217,50 @@ async fn ask(
     };
     if !wants_sse(&headers) {
         let mut answer = app.rag.ask(request, None).await?;
+        app.metrics.observe_answer(&answer);
         answer.conversation_id = Some(conversation_id.clone());
         record_turn(&app, &conversation_id, &body.question, &answer).await;
         return Ok(Json(answer).into_response());
     }
     let (out_tx, out_rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
-        let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
-        let forward_tx = out_tx.clone();
-        let forward = async move {
-            while let Some(e) = rx.recv().await {
-                let event = match e {
-                    AskEvent::Passages(p) => sse_event("passages", &p),
-                    AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
-                    AskEvent::Citations(c) => sse_event("citations", &c),
-                };
-                if forward_tx.send(event).await.is_err() {
-                    // Client gone: dropping `rx` makes the pipeline stop and free its sequence.
-                    break;
+    tokio::spawn(
+        async move {
+            let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
+            let forward_tx = out_tx.clone();
+            let forward = async move {
+                while let Some(e) = rx.recv().await {
+                    let event = match e {
+                        AskEvent::Passages(p) => sse_event("passages", &p),
+                        AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
+                        AskEvent::Citations(c) => sse_event("citations", &c),
+                    };
+                    if forward_tx.send(event).await.is_err() {
+                        // Client gone: dropping `rx` makes the pipeline stop and free its sequence.
+                        break;
+                    }
                 }
-            }
-        };
-        let (result, ()) = tokio::join!(app.rag.ask(request, Some(tx)), forward);
-        let last = match result {
-            Ok(mut answer) => {
-                answer.conversation_id = Some(conversation_id.clone());
-                record_turn(&app, &conversation_id, &body.question, &answer).await;
-                sse_event("done", &answer)
-            }
-            Err(e) => {
-                let e = ApiError::from(e);
-                sse_event(
-                    "error",
-                    &json!({"code": e.code(), "message": e.public_message()}),
-                )
-            }
-        };
-        let _ = out_tx.send(last).await;
-    });
+            };
+            let (result, ()) = tokio::join!(app.rag.ask(request, Some(tx)), forward);
+            let last = match result {
+                Ok(mut answer) => {
+                    app.metrics.observe_answer(&answer);
+                    answer.conversation_id = Some(conversation_id.clone());
+                    record_turn(&app, &conversation_id, &body.question, &answer).await;
+                    sse_event("done", &answer)
+                }
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    sse_event(
+                        "error",
+                        &json!({"code": e.code(), "message": e.public_message()}),
+                    )
+                }
+            };
+            let _ = out_tx.send(last).await;
+        }
+        // The stream outlives the handler: keep the request's span (and id) on its work.
+        .instrument(tracing::Span::current()),
+    );
     let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())

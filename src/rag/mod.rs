@@ -63,6 +63,9 @@ pub struct Timings {
     pub retrieve: u64,
     pub first_token: Option<u64>,
     pub total: u64,
+    /// Tokens the model generated for this answer (0 when none was asked).
+    #[serde(default)]
+    pub generated_tokens: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -306,6 +309,7 @@ impl Rag {
             retrieve: retrieve_ms,
             first_token: first,
             total: started.elapsed().as_millis() as u64,
+            generated_tokens: 0,
         };
 
         if hits.is_empty() || !self.supported(lang, confidence) {
@@ -360,6 +364,7 @@ impl Rag {
             })?;
         let mut raw = String::new();
         let mut first_token = None;
+        let mut generated_tokens = 0;
         while let Some(event) = stream.recv().await {
             match event {
                 GenEvent::Token(t) => {
@@ -374,6 +379,7 @@ impl Rag {
                 }
                 GenEvent::Done(stats) => {
                     tracing::debug!(?stats, "generated");
+                    generated_tokens = stats.generated_tokens;
                     break;
                 }
                 GenEvent::Error(e) if first_token.is_none() => {
@@ -390,6 +396,10 @@ impl Rag {
             }
         }
         drop(stream);
+        let timings = |first: Option<u64>| Timings {
+            generated_tokens,
+            ..timings(first)
+        };
 
         if says_not_covered(&raw) {
             return Ok(self.abstain(lang, &hits, timings(first_token)));

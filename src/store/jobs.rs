@@ -273,6 +273,16 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// How many jobs are in each state.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Jobs not yet finished.
     pub async fn pending_jobs(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
