@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::{LlmBackend, Settings};
-use crate::embed::{EmbedError, Embedder, FastEmbedder};
+use crate::embed::{CrossEncoder, EmbedError, Embedder, FastEmbedder, Reranker};
 use crate::index::{EdgeIndex, IndexError, VectorIndex};
 use crate::ingest::originals::Originals;
 use crate::ingest::Ingestor;
@@ -129,13 +129,26 @@ impl App {
                 ))
             }
         };
-        let rag = Rag::new(
+        let mut rag = Rag::new(
             embedder.clone(),
             index.clone(),
             generator.clone(),
             prompts,
             &settings,
         );
+        if let Some(model) = &settings.retrieval.rerank_model {
+            let (dir, lib, max_length) = (
+                settings.models.dir.join(model),
+                settings.onnxruntime_path(),
+                settings.retrieval.rerank_max_length,
+            );
+            let reranker =
+                tokio::task::spawn_blocking(move || CrossEncoder::load(&dir, &lib, max_length))
+                    .await
+                    .map_err(|e| EmbedError::Failed(e.to_string()))??;
+            tracing::info!(model = reranker.name(), "reranking with a cross-encoder");
+            rag.reranker = Some(Arc::new(reranker));
+        }
         let ingestor = Ingestor {
             store: store.clone(),
             index: index.clone(),

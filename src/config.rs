@@ -139,6 +139,11 @@ pub struct RetrievalSettings {
     /// its terms (the default embedding model is English-only, so its Korean similarities carry no
     /// signal).
     pub gate_min_coverage_korean: f32,
+    /// A cross-encoder ONNX model folder (model.onnx + tokenizer files), relative to `models.dir`:
+    /// when set, the best `rerank_candidates` passages are re-ordered by it. Off by default.
+    pub rerank_model: Option<PathBuf>,
+    pub rerank_candidates: usize,
+    pub rerank_max_length: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -273,6 +278,9 @@ impl Default for RetrievalSettings {
             context_passages: 3,
             gate_min_dense: 0.5,
             gate_min_coverage_korean: 0.325,
+            rerank_model: None,
+            rerank_candidates: 20,
+            rerank_max_length: 512,
         }
     }
 }

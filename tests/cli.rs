@@ -122,6 +122,15 @@ fn a_missing_model_names_the_file_and_the_fix() {
         err.contains("no-such-model.gguf") && err.contains("fetch-models.sh"),
         "{err}"
     );
+    // A configured reranker that is not there is an error too, not a silent fallback.
+    let out = regula(dir.path())
+        .env("REGULA__RETRIEVAL__RERANK_MODEL", "no-such-reranker")
+        .args(["search", "anything"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-reranker/model.onnx"), "{err}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub struct FastEmbedder {
 }
 
 /// ONNX Runtime can be loaded once per process; later calls reuse it.
-fn ort_environment(lib: &Path) -> Result<ort::environment::Environment, EmbedError> {
+pub(super) fn ort_environment(lib: &Path) -> Result<ort::environment::Environment, EmbedError> {
     static LOADED: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
     let err = |reason: String| EmbedError::Runtime {
         path: lib.display().to_string(),
@@ -40,7 +40,17 @@ fn ort_environment(lib: &Path) -> Result<ort::environment::Environment, EmbedErr
         .map_err(err)
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>, EmbedError> {
+/// The four tokenizer files fastembed needs, from a model folder.
+pub(super) fn read_tokenizer_files(dir: &Path) -> Result<TokenizerFiles, EmbedError> {
+    Ok(TokenizerFiles {
+        tokenizer_file: read_file(dir, "tokenizer.json")?,
+        config_file: read_file(dir, "config.json")?,
+        special_tokens_map_file: read_file(dir, "special_tokens_map.json")?,
+        tokenizer_config_file: read_file(dir, "tokenizer_config.json")?,
+    })
+}
+
+pub(super) fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>, EmbedError> {
     let path: PathBuf = dir.join(name);
     std::fs::read(&path).map_err(|_| EmbedError::MissingFile {
         path: path.display().to_string(),
@@ -53,13 +63,8 @@ impl FastEmbedder {
         ort_lib: &Path,
         settings: &EmbedSettings,
     ) -> Result<Self, EmbedError> {
-        let onnx = read(model_dir, "model.onnx")?;
-        let tokenizer_files = TokenizerFiles {
-            tokenizer_file: read(model_dir, "tokenizer.json")?,
-            config_file: read(model_dir, "config.json")?,
-            special_tokens_map_file: read(model_dir, "special_tokens_map.json")?,
-            tokenizer_config_file: read(model_dir, "tokenizer_config.json")?,
-        };
+        let onnx = read_file(model_dir, "model.onnx")?;
+        let tokenizer_files = read_tokenizer_files(model_dir)?;
         let environment = ort_environment(ort_lib)?;
         // Pooling must match training (MiniLM: mean; CLS would cut its relevance gap by 4x).
         let pooling = match settings.pooling {

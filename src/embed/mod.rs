@@ -1,8 +1,10 @@
 //! Text embeddings: the `Embedder` trait and its fastembed (ONNX Runtime) implementation.
 
 mod fastembed_impl;
+pub mod rerank;
 
 pub use fastembed_impl::FastEmbedder;
+pub use rerank::{CrossEncoder, Reranker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::config::{LlmSettings, RetrievalSettings, Settings};
+use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
 use crate::lexical::{coverage, Analyzer};
@@ -146,6 +147,8 @@ pub struct Rag {
     pub max_question_bytes: usize,
     /// The embedding model understands Korean (see `embed.multilingual`).
     pub multilingual_dense: bool,
+    /// Re-orders the fused candidates when a cross-encoder is configured.
+    pub reranker: Option<Arc<dyn Reranker>>,
     analyzer: Analyzer,
 }
 
@@ -175,6 +178,7 @@ impl Rag {
             llm: settings.llm.clone(),
             max_question_bytes: settings.http.max_question_bytes,
             multilingual_dense: settings.embed.multilingual,
+            reranker: None,
             analyzer: Analyzer::default(),
         }
     }
@@ -214,21 +218,39 @@ impl Rag {
         let dense = tokio::task::spawn_blocking(move || embedder.embed_query(&q))
             .await
             .map_err(|e| RagError::Internal(e.to_string()))??;
+        let limit = limit.max(1);
+        let candidates = match &self.reranker {
+            Some(_) => limit.max(self.retrieval.rerank_candidates),
+            None => limit,
+        };
         let request = SearchRequest {
             dense,
             sparse: self.analyzer.query_vector(&query),
             groups,
             mode,
-            limit: limit.max(1),
+            limit: candidates,
             prefetch: self.retrieval.prefetch,
             rrf_k: self.retrieval.rrf_k,
             dense_weight: self.retrieval.dense_weight,
             sparse_weight: self.retrieval.sparse_weight,
         };
         let index = self.index.clone();
-        Ok(tokio::task::spawn_blocking(move || index.search(&request))
+        let hits = tokio::task::spawn_blocking(move || index.search(&request))
             .await
-            .map_err(|e| RagError::Internal(e.to_string()))??)
+            .map_err(|e| RagError::Internal(e.to_string()))??;
+        let Some(reranker) = self.reranker.clone().filter(|_| hits.len() > 1) else {
+            return Ok(hits);
+        };
+        let texts: Vec<String> = hits
+            .iter()
+            .map(|h| format!("{}\n{}", h.payload.section, h.payload.text))
+            .collect();
+        let scores = tokio::task::spawn_blocking(move || reranker.scores(&query, &texts))
+            .await
+            .map_err(|e| RagError::Internal(e.to_string()))??;
+        let mut hits = crate::embed::rerank::order_by(hits, &scores);
+        hits.truncate(limit);
+        Ok(hits)
     }
 
     pub async fn search(
