@@ -96,6 +96,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         passages: usize,
     },
+    /// Retrieval latency (p50/p95/p99) per mode, with and without a group filter, on synthetic
+    /// indexes of the given sizes; load, index build, disk and memory per size.
+    Search {
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +220,18 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_generate_report(&report);
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Search { ref sizes, queries }) => {
+            let (sizes, queries) = (sizes.clone(), queries);
+            let report =
+                tokio::task::spawn_blocking(move || crate::bench::search::run(&sizes, queries))
+                    .await??;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_search_report(&report);
             }
             Ok(())
         }
@@ -533,6 +553,47 @@ async fn remote<T: serde::de::DeserializeOwned>(
         );
     }
     Ok(serde_json::from_value(value)?)
+}
+
+fn print_search_report(r: &crate::bench::search::SearchReport) {
+    // Per million from the growth between sizes: the WAL and segment files have a fixed floor.
+    println!("| chunks | load s | index build s | disk MB | memory growth MB | marginal disk MB per 1M | marginal memory MB per 1M |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut previous: Option<&crate::bench::search::SizeFigures> = None;
+    for s in &r.sizes {
+        let marginal = |f: fn(&crate::bench::search::SizeFigures) -> f64| match previous {
+            Some(p) if s.chunks > p.chunks => {
+                format!("{:.0}", (f(s) - f(p)) / (s.chunks - p.chunks) as f64 * 1e6)
+            }
+            _ => "—".to_string(),
+        };
+        println!(
+            "| {} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {} |",
+            s.chunks,
+            s.load_seconds,
+            s.optimize_seconds,
+            s.disk_mb,
+            s.rss_growth_mb,
+            marginal(|f| f.disk_mb),
+            marginal(|f| f.rss_growth_mb)
+        );
+        previous = Some(s);
+    }
+    println!("\n{} queries per row, top 8, one thread\n", r.queries);
+    println!("| chunks | mode | group filter | p50 ms | p95 ms | p99 ms | queries/s |");
+    println!("| ---: | --- | --- | ---: | ---: | ---: | ---: |");
+    for row in &r.rows {
+        println!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            row.chunks,
+            row.mode,
+            if row.group_filter { "yes" } else { "no" },
+            row.p50_ms,
+            row.p95_ms,
+            row.p99_ms,
+            row.qps_one_thread
+        );
+    }
 }
 
 fn print_generate_report(r: &crate::bench::generate::GenerateReport) {

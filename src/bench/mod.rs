@@ -2,6 +2,7 @@
 //! table. Never a timed assertion in a test.
 
 pub mod generate;
+pub mod search;
 
 pub use crate::eval::metrics::percentile;
 
