@@ -158,6 +158,11 @@ impl App {
             max_file_bytes: settings.ingest.max_file_bytes,
             max_pages: settings.ingest.max_pages,
             max_chunks: settings.ingest.max_chunks,
+            unreadable_embed_chars: if settings.embed.multilingual {
+                0
+            } else {
+                settings.embed.unreadable_prefix_chars
+            },
             time_budget: std::time::Duration::from_secs(settings.ingest.file_time_budget_secs),
         };
         Ok(Arc::new(Self {

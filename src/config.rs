@@ -112,6 +112,10 @@ pub struct EmbedSettings {
     /// Whether the embedding model understands Korean. When false (MiniLM), Korean questions are
     /// retrieved on the sparse side alone: the English-only model's Korean similarities are noise.
     pub multilingual: bool,
+    /// With a model that is not multilingual, Korean passages are embedded from their first this
+    /// many characters (their vectors carry no meaning for it; embedding them whole dominated
+    /// Korean ingest time). 0 embeds them whole.
+    pub unreadable_prefix_chars: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -260,6 +264,7 @@ impl Default for EmbedSettings {
             model_id: "all-MiniLM-L6-v2-int8".into(),
             dimension: 384,
             multilingual: false,
+            unreadable_prefix_chars: 64,
             pooling: Pooling::Mean,
             query_prefix: String::new(),
             passage_prefix: String::new(),

@@ -108,6 +108,9 @@ pub struct Ingestor {
     pub max_file_bytes: u64,
     pub max_pages: usize,
     pub max_chunks: usize,
+    /// When the embedding model cannot read Korean, a mostly-Hangul passage is embedded from its
+    /// first this-many characters only (0: whole passages). See `dense_text`.
+    pub unreadable_embed_chars: usize,
     pub time_budget: std::time::Duration,
 }
 
@@ -135,6 +138,19 @@ fn sparse_text(section: &str, text: &str) -> String {
     format!("{section}\n{heading}\n{heading}\n{text}")
 }
 const EMBED_BATCH: usize = 64;
+
+/// The text a passage is embedded from: its section path and body. With an embedding model that
+/// cannot read Korean, a Korean passage's vector carries no meaning (Korean questions are answered
+/// from the sparse side; see `embed.multilingual`), yet its jamo-split tokens made it the most
+/// expensive thing to embed: such passages are embedded from a short prefix.
+fn dense_text(section: &str, text: &str, unreadable_chars: usize) -> String {
+    let full = format!("{section}\n{text}");
+    if unreadable_chars > 0 && crate::lexical::hangul_ratio(&full) > 0.5 {
+        full.chars().take(unreadable_chars).collect()
+    } else {
+        full
+    }
+}
 
 /// A source name as shown to users and used as the document's identity: relative, `/`-separated,
 /// without `..` or absolute parts. Never used as a filesystem path.
@@ -388,7 +404,7 @@ impl Ingestor {
             // The section path is embedded with the text: it names what the passage is about.
             let texts: Vec<String> = batch
                 .iter()
-                .map(|c| format!("{}\n{}", c.section, c.text))
+                .map(|c| dense_text(&c.section, &c.text, self.unreadable_embed_chars))
                 .collect();
             let t = std::time::Instant::now();
             let embedder = self.embedder.clone();
@@ -505,6 +521,17 @@ mod tests {
         assert!(normalise_source("").is_err());
         assert_eq!(normalise_source("/abs/./x.md").unwrap(), "abs/x.md");
         assert_eq!(normalise_source("dir\\file.md").unwrap(), "dir/file.md");
+    }
+
+    #[test]
+    fn korean_passages_are_embedded_from_a_prefix_only_when_the_model_cannot_read_them() {
+        let body =
+            "사용자는 근로계약을 체결할 때에 근로자에게 임금, 소정근로시간을 명시하여야 한다."
+                .repeat(5);
+        assert_eq!(dense_text("제17조", &body, 40).chars().count(), 40);
+        assert!(dense_text("제17조", &body, 0).ends_with("한다."));
+        let english = "Employees accrue annual leave every pay period. ".repeat(10);
+        assert!(dense_text("Leave", &english, 40).len() > 400);
     }
 
     #[test]
