@@ -93,6 +93,12 @@ pub struct Message {
     pub created_at: String,
 }
 
+/// A document with its active version's facts (the columns `document_from_row` reads).
+const DOCUMENT_SELECT: &str =
+    "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, \
+     d.created_at, d.updated_at, d.origin, v.number, v.format, v.groups, v.chunk_count, v.pages \
+     FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id";
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -114,26 +120,18 @@ impl Store {
     }
 
     pub async fn document_by_source(&self, source: &str) -> Result<Option<Document>> {
-        let row = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
-             v.number, v.format, v.groups, v.chunk_count, v.pages \
-             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.source = ?",
-        )
-        .bind(source)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.source = ?"))
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| document_from_row(&r)))
     }
 
     pub async fn document(&self, id: &str) -> Result<Document> {
-        let row = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
-             v.number, v.format, v.groups, v.chunk_count, v.pages \
-             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id WHERE d.id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| document_from_row(&r))
             .ok_or_else(|| StoreError::NotFound(format!("document {id}")))
     }
@@ -165,23 +163,17 @@ impl Store {
     }
 
     pub async fn documents(&self) -> Result<Vec<Document>> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
-             v.number, v.format, v.groups, v.chunk_count, v.pages \
-             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id ORDER BY d.source",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("{DOCUMENT_SELECT} ORDER BY d.source"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(document_from_row).collect())
     }
 
     /// One page of documents by source name, and the total count.
     pub async fn documents_page(&self, limit: i64, offset: i64) -> Result<(Vec<Document>, i64)> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, d.created_at, d.updated_at, d.origin, \
-             v.number, v.format, v.groups, v.chunk_count, v.pages \
-             FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id ORDER BY d.source LIMIT ? OFFSET ?",
-        )
+        let rows = sqlx::query(&format!(
+            "{DOCUMENT_SELECT} ORDER BY d.source LIMIT ? OFFSET ?"
+        ))
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
