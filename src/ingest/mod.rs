@@ -295,7 +295,7 @@ impl Ingestor {
             .clone()
             .unwrap_or_else(|| default_title(source));
         let doc = self.store.ensure_document(source, &title, origin).await?;
-        let original = self.originals.path(&self.originals.put(&bytes)?)?;
+        let original = self.originals.put_hashed(&hash, &bytes)?;
         drop(bytes);
 
         let t = std::time::Instant::now();

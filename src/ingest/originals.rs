@@ -37,7 +37,13 @@ impl Originals {
     /// Store bytes; returns their hash.
     pub fn put(&self, bytes: &[u8]) -> Result<String, IngestError> {
         let hash = sha256(bytes);
-        let path = self.path(&hash)?;
+        self.put_hashed(&hash, bytes)?;
+        Ok(hash)
+    }
+
+    /// Store bytes whose hash the caller already computed; returns their path.
+    pub fn put_hashed(&self, hash: &str, bytes: &[u8]) -> Result<PathBuf, IngestError> {
+        let path = self.path(hash)?;
         if !path.exists() {
             std::fs::create_dir_all(&self.dir)?;
             let tmp = self
@@ -46,7 +52,7 @@ impl Originals {
             std::fs::write(&tmp, bytes)?;
             std::fs::rename(&tmp, &path)?;
         }
-        Ok(hash)
+        Ok(path)
     }
 
     pub fn read(&self, hash: &str) -> Result<Vec<u8>, IngestError> {
@@ -106,10 +112,6 @@ impl SpoolWriter {
             Some(f) => Ok(f.write_all(chunk).await?),
             None => Err(IngestError::Internal("upload already finished".into())),
         }
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
     }
 
     /// Keep the file under its hash; returns the hash.
