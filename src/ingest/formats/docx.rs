@@ -113,9 +113,7 @@ fn blocks(xml: &str, levels: &HashMap<String, usize>) -> Result<Vec<Block>, Inge
                     }
                     b"tab" => flow.text(" "),
                     b"br" | b"cr" => flow.text("\n"),
-                    b"tbl" if !empty => flow.open_table(),
-                    b"tr" => flow.open_row(),
-                    _ => {}
+                    other => flow.start_element(other, empty),
                 }
             }
             Event::Text(t) if in_text => flow.text(
@@ -124,11 +122,7 @@ fn blocks(xml: &str, levels: &HashMap<String, usize>) -> Result<Vec<Block>, Inge
             ),
             Event::End(e) => match e.local_name().as_ref() {
                 b"t" => in_text = false,
-                b"p" => flow.close_para(),
-                b"tc" => flow.close_cell(),
-                b"tr" => flow.close_row(),
-                b"tbl" => flow.close_table(),
-                _ => {}
+                other => flow.end_element(other),
             },
             Event::Eof => break,
             _ => {}

@@ -114,6 +114,27 @@ impl Flow {
         }
     }
 
+    /// Table elements both word-processor formats name alike (`tbl`, `tr` under any namespace
+    /// prefix); anything else is the caller's.
+    pub fn start_element(&mut self, local: &[u8], empty: bool) {
+        match local {
+            b"tbl" if !empty => self.open_table(),
+            b"tr" => self.open_row(),
+            _ => {}
+        }
+    }
+
+    /// End of a paragraph (`p`), cell (`tc`), row (`tr`) or table (`tbl`), in either format.
+    pub fn end_element(&mut self, local: &[u8]) {
+        match local {
+            b"p" => self.close_para(),
+            b"tc" => self.close_cell(),
+            b"tr" => self.close_row(),
+            b"tbl" => self.close_table(),
+            _ => {}
+        }
+    }
+
     /// Close anything a truncated file left open.
     pub fn finish(mut self) -> Vec<Block> {
         while !self.paras.is_empty() {

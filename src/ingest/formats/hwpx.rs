@@ -128,9 +128,7 @@ fn section_blocks(
                     b"t" if !empty => in_text += 1,
                     b"tab" if in_text > 0 => flow.text(" "),
                     b"lineBreak" if in_text > 0 => flow.text("\n"),
-                    b"tbl" if !empty => flow.open_table(),
-                    b"tr" => flow.open_row(),
-                    _ => {}
+                    other => flow.start_element(other, empty),
                 }
             }
             Event::Text(t) if in_text > 0 => {
@@ -138,11 +136,7 @@ fn section_blocks(
             }
             Event::End(e) => match e.local_name().as_ref() {
                 b"t" => in_text = in_text.saturating_sub(1),
-                b"p" => flow.close_para(),
-                b"tc" => flow.close_cell(),
-                b"tr" => flow.close_row(),
-                b"tbl" => flow.close_table(),
-                _ => {}
+                other => flow.end_element(other),
             },
             Event::Eof => break,
             _ => {}
