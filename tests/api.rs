@@ -7,15 +7,7 @@ use common::{client, shared_app};
 use serde_json::{json, Value};
 
 async fn post(path: &str, body: Value) -> (u16, Value) {
-    let app = shared_app();
-    let r = client()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    common::post_json(shared_app(), path, body).await
 }
 
 fn sources(v: &Value, key: &str) -> Vec<String> {

@@ -7,25 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::fixtures::{docx, hwpx, zip_bomb_docx, H, W};
-use common::{client, start_app, upload, TestApp};
+use common::{client, get_json as get, post_json as post, start_app, upload, TestApp};
 use serde_json::{json, Value};
-
-async fn get(app: &TestApp, path: &str) -> (u16, Value) {
-    let r = client().get(app.url(path)).send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let r = client()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 /// Upload and return the document's chunks (section, page, text).
 async fn chunks_of(app: &TestApp, name: &str, bytes: Vec<u8>) -> Vec<Value> {

@@ -56,14 +56,10 @@ fn app_using(port: u16, key: &'static str) -> TestApp {
 }
 
 async fn ask(app: &TestApp, question: &str) -> Value {
-    let r = client()
-        .post(app.url("/api/v1/ask"))
-        .json(&json!({ "question": question }))
-        .send()
-        .await
-        .expect("ask");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("json")
+    let (status, answer) =
+        common::post_json(app, "/api/v1/ask", json!({ "question": question })).await;
+    assert_eq!(status, 200, "{answer:#}");
+    answer
 }
 
 #[tokio::test]
@@ -71,14 +67,7 @@ async fn answers_come_from_the_remote_model_with_verified_citations() {
     let server = ModelServer::start("secret-key");
     let app = app_using(server.port, "secret-key");
 
-    let ready: Value = client()
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ready) = common::get_json(&app, "/readyz").await;
     assert!(
         ready["model"]
             .as_str()

@@ -167,6 +167,29 @@ pub fn make_pdf(pages: &[&[&str]]) -> Vec<u8> {
     out
 }
 
+/// `GET path`: the status and the JSON body (`Null` when it is not JSON).
+pub async fn get_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+    let r = client().get(app.url(path)).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// `POST path` with a JSON body: the status and the JSON body (`Null` when it is not JSON).
+pub async fn post_json(
+    app: &TestApp,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = client()
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Upload one file through `POST /api/v1/documents`; the status and the JSON body.
 pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
     let form = reqwest::multipart::Form::new().part(
