@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what a fresh machine lacks to build and run Regula: Debian build packages (llama.cpp needs
-# cmake; bindgen needs libclang) and the offline model files. Idempotent: skips what is present.
+# Install what a fresh machine lacks to build, run and test Regula: Debian packages (llama.cpp needs
+# cmake; bindgen needs libclang; the browser tests need chromium and chromedriver) and the offline
+# model files. Idempotent: skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 dpkg -s libclang1-14 >/dev/null 2>&1 || need+=(libclang1-14)
 dpkg -s libclang-common-14-dev >/dev/null 2>&1 || need+=(libclang-common-14-dev)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+# The browser tests drive headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+dpkg -s fonts-nanum >/dev/null 2>&1 || need+=(fonts-nanum)  # Korean glyphs in the screenshots
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -17,3 +23,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 bash scripts/fetch-models.sh
+
+# The tests drive Regula's OpenAI-compatible API with the official `openai` Python client.
+VENV=.venv-test
+if ! "$VENV/bin/python" -c "import openai" >/dev/null 2>&1; then
+  echo "installing the openai Python client for the tests into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check openai==3.57.0
+fi

@@ -55,6 +55,8 @@ pub struct App {
     /// Set while a background index build runs (one at a time).
     optimizing: AtomicBool,
     pub metrics: crate::metrics::Metrics,
+    /// Questions per minute per principal, sign-in attempts per user name.
+    pub limits: crate::auth::rate::RateLimits,
     /// Wakes idle ingest workers when a job is queued.
     pub job_wakeup: tokio::sync::Notify,
     background_started: AtomicBool,
@@ -165,6 +167,7 @@ impl App {
             },
             time_budget: std::time::Duration::from_secs(settings.ingest.file_time_budget_secs),
         };
+        let limits = crate::auth::rate::RateLimits::new(&settings.limits);
         Ok(Arc::new(Self {
             settings,
             store,
@@ -176,6 +179,7 @@ impl App {
             optimizing: AtomicBool::new(false),
             job_wakeup: tokio::sync::Notify::new(),
             metrics: crate::metrics::Metrics::default(),
+            limits,
             background_started: AtomicBool::new(false),
             _lock: lock,
         }))
@@ -187,9 +191,52 @@ impl App {
             return;
         }
         crate::jobs::start_workers(self);
+        self.start_housekeeping();
         if let Some(dir) = self.settings.ingest.watch_dir.clone() {
             crate::watch::start(self.clone(), dir);
         }
+    }
+
+    /// Hourly: purge audit rows past their retention, expired sessions, idle rate-limit state.
+    fn start_housekeeping(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                match app
+                    .store
+                    .purge_audit(app.settings.audit.retention_days)
+                    .await
+                {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, "purged audit rows past retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "audit purge failed"),
+                }
+                if let Err(e) = app.store.purge_expired_sessions().await {
+                    tracing::error!(error = %e, "session purge failed");
+                }
+                app.limits.forget_idle();
+            }
+        });
+    }
+
+    /// Change who may read a document: the index payload first (what search filters on), then
+    /// the records.
+    pub async fn set_document_groups(&self, id: &str, groups: Vec<String>) -> Result<(), AppError> {
+        let doc = self.store.document(id).await?;
+        let Some(version_id) = doc.active_version_id else {
+            return Err(
+                StoreError::Conflict(format!("document {id} has no active version")).into(),
+            );
+        };
+        let index = self.index.clone();
+        let (v, g) = (version_id.clone(), groups.clone());
+        tokio::task::spawn_blocking(move || index.set_groups(&v, &g))
+            .await
+            .map_err(|e| IndexError::Engine(e.to_string()))??;
+        self.store.set_document_groups(id, &groups).await?;
+        Ok(())
     }
 
     /// Remove a document from search first, then its records: a failure midway never leaves a

@@ -9,11 +9,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::app::{App, Parts};
+use crate::auth::{normalise_groups, password, tokens, Role, Scope};
 use crate::config::Settings;
 use crate::eval;
 use crate::index::SearchMode;
 use crate::ingest::IngestError;
 use crate::rag::{Answer, AskRequest, SearchResult};
+use crate::store::{NewApiKey, NewUser, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +33,9 @@ pub struct Cli {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// API key for commands sent to a server with --server.
+    #[arg(long, global = true, env = "REGULA_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,6 +75,12 @@ pub enum Command {
     /// Measure answer or retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Manage user accounts (works while the server runs).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys for integrations (works while the server runs).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Measure performance against a baseline in the same process (prints a table).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -107,6 +118,50 @@ pub enum BenchCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input (one line), or from
+    /// REGULA_PASSWORD.
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role, default_value = "employee")]
+        role: Role,
+        /// Groups whose documents the user may read (comma-separated; `everyone` is implied).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+    /// Create the first admin (`admin`, with a generated password printed once) unless an
+    /// admin exists.
+    Bootstrap,
+    /// List accounts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; the secret is printed once.
+    Create {
+        name: String,
+        #[arg(long, value_parser = parse_scope, default_value = "ask")]
+        scope: Scope,
+        /// Groups the key reads with (comma-separated; `everyone` is implied).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role (admin, employee)"))
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    Scope::parse(s).ok_or_else(|| format!("`{s}` is not a scope (ask, admin)"))
+}
+
+#[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Questions in JSON lines (see tests/eval/): hit@1/@5, citation accuracy, abstention, facts, latency.
     Qa { file: PathBuf },
@@ -141,13 +196,16 @@ pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    let key = cli.api_key.as_deref();
     match cli.command {
+        Command::User(ref command) => users(&settings, command, cli.json).await,
+        Command::Key(ref command) => keys(&settings, command, cli.json).await,
         Command::Serve => serve(settings).await,
         Command::Ingest {
             ref paths,
             ref groups,
             server: Some(ref url),
-        } => ingest_remote(url, paths, groups, cli.json).await,
+        } => ingest_remote(url, key, paths, groups, cli.json).await,
         Command::Ingest {
             ref paths,
             ref groups,
@@ -158,7 +216,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             ref server,
         } => {
             let answer: Answer = match server {
-                Some(url) => remote(url, "/api/v1/ask", json!({ "question": question })).await?,
+                Some(url) => {
+                    remote(url, key, "/api/v1/ask", json!({ "question": question })).await?
+                }
                 None => {
                     let app = App::build(settings, Parts::Full).await?;
                     app.rag
@@ -185,6 +245,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 Some(url) => {
                     let v: serde_json::Value = remote(
                         url,
+                        key,
                         "/api/v1/search",
                         json!({ "query": query, "top_k": top_k, "mode": SearchMode::from(mode) }),
                     )
@@ -325,6 +386,9 @@ fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = settings.http.addr;
     let app = App::build(settings, Parts::Full).await?;
+    if app.store.admin_count().await? == 0 && app.settings.auth.trusted_proxies.is_empty() {
+        eprintln!("No admin account yet: create one with `regula user bootstrap` (or `regula user add NAME --role admin`).");
+    }
     let server = crate::http::Server::bind(app, addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -429,6 +493,7 @@ async fn ingest(
 /// Upload each file to a server, then follow its jobs with a progress bar (chunks embedded).
 async fn ingest_remote(
     base: &str,
+    key: Option<&str>,
     paths: &[PathBuf],
     groups: &[String],
     json_out: bool,
@@ -438,9 +503,9 @@ async fn ingest_remote(
         bail!("no files found under {paths:?}");
     }
     let base = base.trim_end_matches('/');
-    let client = reqwest::Client::new();
+    let client = http_client(key)?;
     let mut jobs: Vec<(String, String)> = Vec::new();
-    let mut failed = 0usize;
+    let mut refused = 0usize;
     for (path, source) in &files {
         let bytes = tokio::fs::read(path).await?;
         let form = reqwest::multipart::Form::new()
@@ -456,15 +521,22 @@ async fn ingest_remote(
             .send()
             .await
             .with_context(|| format!("cannot reach {url}"))?;
+        let status = response.status();
         let value: serde_json::Value = response
             .json()
             .await
             .context("server response is not JSON")?;
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            bail!(
+                "{status}: {} (uploads need an admin API key: --api-key or REGULA_API_KEY)",
+                value["error"]["message"].as_str().unwrap_or("refused")
+            );
+        }
         for r in value["results"].as_array().into_iter().flatten() {
             match r["job_id"].as_str() {
                 Some(id) => jobs.push((source.clone(), id.to_string())),
                 None => {
-                    failed += 1;
+                    refused += 1;
                     eprintln!(
                         "failed: {source}: {}",
                         r["error"]["message"].as_str().unwrap_or("refused")
@@ -483,6 +555,7 @@ async fn ingest_remote(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut finished = Vec::new();
+    let mut failed = 0usize;
     for (source, id) in &jobs {
         loop {
             let job: serde_json::Value = client
@@ -519,23 +592,43 @@ async fn ingest_remote(
         );
     } else {
         println!(
-            "{} files ingested by the server, {failed} failed",
-            jobs.len() - failed.min(jobs.len())
+            "{} files ingested by the server, {} failed",
+            jobs.len() - failed,
+            failed + refused
         );
     }
-    if failed > 0 {
-        bail!("{failed} of {} files failed (see above)", files.len());
+    if failed + refused > 0 {
+        bail!(
+            "{} of {} files failed (see above)",
+            failed + refused,
+            files.len()
+        );
     }
     Ok(())
 }
 
+/// An HTTP client that sends the API key (if any) on every request.
+fn http_client(key: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+            .context("the API key is not valid header text")?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
+}
+
 async fn remote<T: serde::de::DeserializeOwned>(
     base: &str,
+    key: Option<&str>,
     path: &str,
     body: serde_json::Value,
 ) -> anyhow::Result<T> {
     let url = format!("{}{}", base.trim_end_matches('/'), path);
-    let response = reqwest::Client::new()
+    let response = http_client(key)?
         .post(&url)
         .json(&body)
         .send()
@@ -553,6 +646,158 @@ async fn remote<T: serde::de::DeserializeOwned>(
         );
     }
     Ok(serde_json::from_value(value)?)
+}
+
+/// The metadata store alone: account commands work while a server holds the data dir.
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("data dir {}", settings.data_dir.display()))?;
+    Ok(Store::open_sqlite(&settings.data_dir.join("regula.db")).await?)
+}
+
+async fn hash_password(p: String) -> anyhow::Result<String> {
+    Ok(tokio::task::spawn_blocking(move || password::hash(&p)).await??)
+}
+
+async fn users(settings: &Settings, command: &UserCommand, json_out: bool) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            groups,
+        } => {
+            let password = match std::env::var("REGULA_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("password for {username} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let hash = hash_password(password).await?;
+            let groups = normalise_groups(groups.clone());
+            let user = store
+                .create_user(NewUser {
+                    username,
+                    password_hash: Some(&hash),
+                    role: *role,
+                    groups: &groups,
+                })
+                .await?;
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&user)?);
+            } else {
+                println!(
+                    "created {} ({}) with id {}",
+                    user.username,
+                    role.as_str(),
+                    user.id
+                );
+            }
+        }
+        UserCommand::Bootstrap => {
+            if store.admin_count().await? > 0 {
+                println!("an admin account exists; nothing to do");
+                return Ok(());
+            }
+            let password = tokens::random_token()?.chars().take(20).collect::<String>();
+            let hash = hash_password(password.clone()).await?;
+            store
+                .create_user(NewUser {
+                    username: "admin",
+                    password_hash: Some(&hash),
+                    role: Role::Admin,
+                    groups: &[],
+                })
+                .await?;
+            println!("created the admin account: user `admin`, password `{password}` (shown once; change it in the admin page)");
+        }
+        UserCommand::List => {
+            let users = store.users().await?;
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&users)?);
+            } else {
+                for u in users {
+                    println!(
+                        "{}  {:<20} {:<8} groups: {}{}",
+                        u.id,
+                        u.username,
+                        u.role.as_str(),
+                        u.groups.join(","),
+                        if u.disabled { "  (disabled)" } else { "" }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(settings: &Settings, command: &KeyCommand, json_out: bool) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    match command {
+        KeyCommand::Create {
+            name,
+            scope,
+            groups,
+        } => {
+            let secret = tokens::new_api_key()?;
+            let groups = normalise_groups(groups.clone());
+            let key = store
+                .create_api_key(NewApiKey {
+                    name,
+                    prefix: &tokens::display_prefix(&secret),
+                    secret_hash: &tokens::hash(&secret),
+                    scope: *scope,
+                    groups: &groups,
+                    created_by: "cli",
+                })
+                .await?;
+            if json_out {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"key": key, "secret": secret}))?
+                );
+            } else {
+                println!("{secret}");
+                eprintln!(
+                    "API key {} ({}, id {}): the secret above is shown once",
+                    key.name,
+                    scope.as_str(),
+                    key.id
+                );
+            }
+        }
+        KeyCommand::List => {
+            let keys = store.api_keys().await?;
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                for k in keys {
+                    println!(
+                        "{}  {:<20} {:<5} {}…  last used {}{}",
+                        k.id,
+                        k.name,
+                        k.scope.as_str(),
+                        k.prefix,
+                        k.last_used_at.as_deref().unwrap_or("never"),
+                        if k.revoked_at.is_some() {
+                            "  (revoked)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        KeyCommand::Revoke { id } => {
+            store.revoke_api_key(id).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 fn print_search_report(r: &crate::bench::search::SearchReport) {

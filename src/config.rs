@@ -30,6 +30,9 @@ pub struct Settings {
     /// Folder of prompt templates, read at start so they can be edited without a rebuild.
     pub prompts_dir: PathBuf,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -196,6 +199,70 @@ pub struct LogSettings {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// How long a login session lasts.
+    pub session_ttl_secs: u64,
+    /// Mark the session cookie `Secure` (set when Regula is reached over TLS). It is also set
+    /// when a trusted proxy says the request came over HTTPS (`X-Forwarded-Proto`).
+    pub secure_cookies: bool,
+    /// Reverse proxies whose identity headers are believed (trusted-header SSO); empty = off.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Header with the signed-in user's name, set by a trusted proxy.
+    pub user_header: String,
+    /// Header with the user's groups (comma-separated), set by a trusted proxy.
+    pub groups_header: String,
+    /// SSO users in one of these groups are admins.
+    pub admin_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Questions and searches per minute for each user or API key (0 = unlimited).
+    pub asks_per_minute: u32,
+    /// Login attempts per minute for each user name (0 = unlimited).
+    pub logins_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AuditSettings {
+    /// Audit rows older than this are deleted (checked at start and hourly).
+    pub retention_days: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 12 * 3600,
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            user_header: "x-remote-user".into(),
+            groups_header: "x-remote-groups".into(),
+            admin_groups: vec!["regula-admins".into()],
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            asks_per_minute: 30,
+            logins_per_minute: 10,
+        }
+    }
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -209,6 +276,9 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             prompts_dir: PathBuf::from("prompts"),
             log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            limits: LimitSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -355,6 +425,9 @@ impl Settings {
         }
         if self.chunking.max_tokens < 32 {
             return bad("chunking.max_tokens must be at least 32");
+        }
+        if self.auth.session_ttl_secs == 0 {
+            return bad("auth.session_ttl_secs must be at least 1");
         }
         if self.embed.batch_size == 0 {
             return bad("embed.batch_size must be at least 1");

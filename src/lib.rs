@@ -2,6 +2,7 @@
 //! grounded in the documents and citing them.
 
 pub mod app;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;

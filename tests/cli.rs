@@ -195,12 +195,19 @@ mod http {
     //! A tiny blocking HTTP client over std, so this synchronous test needs no runtime.
     use std::io::{Read, Write};
 
-    fn request(method: &str, url: &str, content_type: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    fn request(
+        method: &str,
+        url: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Option<(u16, Vec<u8>)> {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
         let mut s = std::net::TcpStream::connect(host).ok()?;
+        let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         s.write_all(head.as_bytes()).ok()?;
@@ -235,15 +242,15 @@ mod http {
     }
 
     pub fn blocking_get_ok(url: &str) -> bool {
-        request("GET", url, "text/plain", b"").is_some_and(|(s, _)| s == 200)
+        request("GET", url, None, "text/plain", b"").is_some_and(|(s, _)| s == 200)
     }
 
-    pub fn get_json(url: &str) -> serde_json::Value {
-        let (_, body) = request("GET", url, "text/plain", b"").expect("GET");
+    pub fn get_json(url: &str, key: &str) -> serde_json::Value {
+        let (_, body) = request("GET", url, Some(key), "text/plain", b"").expect("GET");
         serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
     }
 
-    pub fn upload(url: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
+    pub fn upload(url: &str, key: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
         let boundary = "regula-test-boundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -254,6 +261,7 @@ mod http {
         let (_, out) = request(
             "POST",
             url,
+            Some(key),
             &format!("multipart/form-data; boundary={boundary}"),
             &body,
         )
@@ -266,6 +274,16 @@ mod http {
 fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // An admin key made with the CLI, as an operator would for `ingest --server`.
+    let key = json_of(
+        &regula(&data)
+            .args(["--json", "key", "create", "ci", "--scope", "admin"])
+            .output()
+            .unwrap(),
+    )["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_string();
     let (mut server, base) = serve(&data);
     let bytes = std::fs::read(common::sample(
         "ko-labor-law/personal-information-protection-act.md",
@@ -273,6 +291,7 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
     .unwrap();
     let queued = http::upload(
         &format!("{base}/api/v1/documents"),
+        &key,
         "personal-information-protection-act.md",
         &bytes,
     );
@@ -284,7 +303,7 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
     // Kill -9 once some, not all, passages are embedded and stored.
     let mut killed_at = None;
     for _ in 0..3000 {
-        let job = http::get_json(&job_url);
+        let job = http::get_json(&job_url, &key);
         let (embedded, chunks) = (
             job["embedded"].as_i64().unwrap_or(0),
             job["chunks"].as_i64().unwrap_or(0),
@@ -308,7 +327,7 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
     let job_url = format!("{base}/api/v1/jobs/{job_id}");
     let mut job = serde_json::Value::Null;
     for _ in 0..3000 {
-        job = http::get_json(&job_url);
+        job = http::get_json(&job_url, &key);
         if job["status"] == "done" || job["status"] == "failed" {
             break;
         }
@@ -316,10 +335,13 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
     }
     assert_eq!(job["status"], "done", "{job:#}");
     assert_eq!(job["attempts"], 2, "resumed once: {job:#}");
-    let doc = http::get_json(&format!(
-        "{base}/api/v1/documents/{}",
-        job["document_id"].as_str().unwrap()
-    ));
+    let doc = http::get_json(
+        &format!(
+            "{base}/api/v1/documents/{}",
+            job["document_id"].as_str().unwrap()
+        ),
+        &key,
+    );
     let versions = doc["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2, "{doc:#}");
     assert_eq!(versions[0]["status"], "active");
@@ -328,7 +350,7 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
         "the interrupted version: {doc:#}"
     );
     // The index holds exactly the active version's passages: nothing of the interrupted one.
-    let ready = http::get_json(&format!("{base}/readyz"));
+    let ready = http::get_json(&format!("{base}/readyz"), &key);
     assert_eq!(
         ready["points"], versions[0]["chunk_count"],
         "{ready:#} {doc:#}"

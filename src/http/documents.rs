@@ -10,8 +10,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::Admin;
 use super::error::{ApiError, Result};
 use super::AppState;
+use crate::auth::{normalise_groups, Principal};
 use crate::config::Settings;
 use crate::ingest::normalise_source;
 use crate::store::{JobOrigin, NewJob};
@@ -24,7 +26,8 @@ pub fn upload_limit(settings: &Settings) -> usize {
 /// How long `?wait=true` waits for the jobs of an upload.
 const WAIT_LIMIT: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// Answer when the files are indexed (or failed) instead of when they are queued.
     #[serde(default)]
@@ -34,8 +37,13 @@ pub struct UploadParams {
 /// `multipart/form-data`: one or more `file` fields and an optional `groups` field
 /// (comma-separated). Each file streams to disk under its content hash and becomes a queued job;
 /// the answer (202) lists the job ids to follow on `GET /api/v1/jobs/{id}`.
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documents", params(UploadParams),
+    request_body(content_type = "multipart/form-data", description = "`file` fields (one or more) and `groups` (comma-separated)"),
+    responses((status = 202, description = "queued: `{results: [{file, ok, job_id}]}`"), (status = 200, description = "with `wait=true`: the finished jobs"),
+        (status = 413), (status = 422), (status = 403)))]
 pub async fn upload(
     State(app): State<AppState>,
+    _: Admin,
     Query(params): Query<UploadParams>,
     headers: HeaderMap,
     mut form: Multipart,
@@ -108,8 +116,9 @@ pub async fn upload(
             "no file in the upload (field `file`)".into(),
         ));
     }
+    let groups = normalise_groups(groups);
     let groups = if groups.is_empty() {
-        vec!["everyone".to_string()]
+        vec![crate::auth::EVERYONE.to_string()]
     } else {
         groups
     };
@@ -183,7 +192,8 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     limit: Option<i64>,
     offset: Option<i64>,
@@ -199,37 +209,211 @@ impl Page {
     }
 }
 
-pub async fn list(State(app): State<AppState>, Query(page): Query<Page>) -> Result<Response> {
-    let (docs, total) = app
-        .store
-        .documents_page(page.limit(), page.offset())
-        .await?;
+/// Documents the caller may read (all of them for admins), by source name.
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(Page),
+    responses((status = 200, description = "`{documents: [Document], total, limit, offset}`"), (status = 401)))]
+pub async fn list(
+    State(app): State<AppState>,
+    principal: Principal,
+    Query(page): Query<Page>,
+) -> Result<Response> {
+    let (docs, total) = if principal.is_admin() {
+        app.store
+            .documents_page(page.limit(), page.offset())
+            .await?
+    } else {
+        // Only readable documents are counted or listed: a title is already information.
+        let readable: Vec<_> = app
+            .store
+            .documents()
+            .await?
+            .into_iter()
+            .filter(|d| {
+                d.active
+                    .as_ref()
+                    .is_some_and(|a| principal.can_read(&a.groups))
+            })
+            .collect();
+        let total = readable.len() as i64;
+        let docs = readable
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.limit() as usize)
+            .collect();
+        (docs, total)
+    };
     Ok(Json(json!({ "documents": docs, "total": total, "limit": page.limit(), "offset": page.offset() }))
         .into_response())
 }
 
-pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    let doc = app.store.document(&id).await?;
-    let versions = app.store.versions(&id).await?;
+/// The document if the caller may read its active version; otherwise "not found", so its
+/// existence is not revealed either.
+async fn readable_document(
+    app: &crate::app::App,
+    principal: &Principal,
+    id: &str,
+) -> Result<crate::store::Document> {
+    let doc = app.store.document(id).await?;
+    let readable = principal.is_admin()
+        || doc
+            .active
+            .as_ref()
+            .is_some_and(|a| principal.can_read(&a.groups));
+    if readable {
+        Ok(doc)
+    } else {
+        Err(ApiError::NotFound(format!("document {id} not found")))
+    }
+}
+
+/// A document with its versions (admins see every version; others the active one's facts).
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let doc = readable_document(&app, &principal, &id).await?;
     let mut body = serde_json::to_value(doc).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body["versions"] =
-        serde_json::to_value(versions).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if principal.is_admin() {
+        let versions = app.store.versions(&id).await?;
+        body["versions"] =
+            serde_json::to_value(versions).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
     Ok(Json(body).into_response())
 }
 
-pub async fn delete(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+/// Remove a document from search, then its records.
+#[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path)), responses((status = 200), (status = 403), (status = 404)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Response> {
     app.delete_document(&id).await?;
     Ok(Json(json!({ "deleted": id })).into_response())
 }
 
-pub async fn chunks(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DocumentPatch {
+    /// Groups that may read the document (`everyone` for all).
+    groups: Vec<String>,
+}
+
+/// Change who may read a document; searches see the change at once.
+#[utoipa::path(patch, path = "/api/v1/documents/{id}", tag = "documents", request_body = DocumentPatch,
+    params(("id" = String, Path)), responses((status = 200), (status = 400), (status = 403), (status = 404)))]
+pub async fn update(
+    State(app): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    Json(body): Json<DocumentPatch>,
+) -> Result<Response> {
+    let groups = normalise_groups(body.groups);
+    if groups.is_empty() {
+        return Err(ApiError::BadRequest(
+            "a document needs at least one group (`everyone` for all)".into(),
+        ));
+    }
+    app.set_document_groups(&id, groups.clone()).await?;
+    Ok(Json(json!({ "id": id, "groups": groups })).into_response())
+}
+
+/// The active version's passages, in order.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/chunks", tag = "documents",
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn chunks(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    readable_document(&app, &principal, &id).await?;
     let chunks = app.store.active_chunks(&id).await?;
     Ok(Json(json!({ "document_id": id, "chunks": chunks })).into_response())
 }
 
+/// The original file of the active version, as uploaded. Always an attachment in a sandbox, so
+/// an uploaded HTML file can never run in Regula's origin.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/original", tag = "documents",
+    params(("id" = String, Path)), responses((status = 200, description = "the file"), (status = 404)))]
+pub async fn original(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let doc = readable_document(&app, &principal, &id).await?;
+    let (Some(hash), Some(active)) = (doc.active_hash.as_deref(), doc.active.as_ref()) else {
+        return Err(ApiError::NotFound(format!(
+            "document {id} has no active version"
+        )));
+    };
+    let path = app.ingestor.originals.path(hash)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("original {}: {e}", path.display())))?;
+    let content_type = match active.format.as_str() {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "hwpx" => "application/hwp+zip",
+        "html" => "text/html; charset=utf-8",
+        "markdown" => "text/markdown; charset=utf-8",
+        "text" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let file_name = doc
+        .source
+        .rsplit('/')
+        .next()
+        .unwrap_or("document")
+        .replace(['"', '\\', '\r', '\n'], "_");
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        percent_encode(&file_name)
+    );
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let headers = [
+        (header::CONTENT_TYPE, content_type.to_string()),
+        (header::CONTENT_DISPOSITION, disposition),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'".to_string(),
+        ),
+    ];
+    Ok((headers, body).into_response())
+}
+
+/// RFC 5987 encoding for `filename*`.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Re-extract, re-chunk and re-embed the active version (after a chunker or model change), even
 /// though its content did not change. Queued like an upload.
-pub async fn reindex(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+#[utoipa::path(post, path = "/api/v1/documents/{id}/reindex", tag = "documents",
+    params(("id" = String, Path)), responses((status = 202), (status = 403), (status = 404), (status = 409)))]
+pub async fn reindex(
+    State(app): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let doc = app.store.document(&id).await?;
     let (Some(hash), Some(active)) = (doc.active_hash.as_deref(), doc.active.as_ref()) else {
         return Err(ApiError::Conflict(
@@ -253,7 +437,14 @@ pub async fn reindex(State(app): State<AppState>, Path(id): Path<String>) -> Res
         .into_response())
 }
 
-pub async fn list_jobs(State(app): State<AppState>, Query(page): Query<Page>) -> Result<Response> {
+/// Ingest jobs, newest first (`status` filters: queued, running, done, failed).
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "documents", params(Page),
+    responses((status = 200, description = "`{jobs: [Job]}`"), (status = 403)))]
+pub async fn list_jobs(
+    State(app): State<AppState>,
+    _: Admin,
+    Query(page): Query<Page>,
+) -> Result<Response> {
     let jobs = app
         .store
         .jobs(page.status.as_deref(), page.limit(), page.offset())
@@ -261,6 +452,12 @@ pub async fn list_jobs(State(app): State<AppState>, Query(page): Query<Page>) ->
     Ok(Json(json!({ "jobs": jobs })).into_response())
 }
 
-pub async fn get_job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "documents",
+    params(("id" = String, Path)), responses((status = 200), (status = 403), (status = 404)))]
+pub async fn get_job(
+    State(app): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Response> {
     Ok(Json(app.store.job(&id).await?).into_response())
 }

@@ -1,45 +1,51 @@
 //! The HTTP surface: REST, SSE streaming, health. Handlers are thin adapters over `rag`, `ingest`
 //! and `store`.
 
+mod admin;
+mod ask;
+mod auth;
 mod documents;
 mod error;
+mod openai;
+mod openapi;
+mod web;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use tracing::Instrument;
 
+pub use ask::WITHHELD;
+pub use auth::{CSRF_HEADER, SESSION_COOKIE};
 pub use error::ApiError;
 use error::Result;
 
 use crate::app::App;
-use crate::index::SearchMode;
-use crate::rag::{AskEvent, AskRequest};
 
 type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
     let upload_limit = documents::upload_limit(&app.settings);
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/ask", post(ask))
-        .route("/api/v1/search", post(search))
+    // Everything here needs a signed-in caller; the handlers' extractors say which role.
+    let protected = Router::new()
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/ask", post(ask::ask))
+        .route("/api/v1/search", post(ask::search))
+        .route("/api/v1/conversations", get(ask::list_conversations))
+        .route("/api/v1/conversations/{id}", get(ask::get_conversation))
+        .route(
+            "/api/v1/feedback",
+            get(ask::list_feedback).post(ask::feedback),
+        )
         .route(
             "/api/v1/documents",
             get(documents::list)
@@ -48,14 +54,49 @@ pub fn router(app: AppState) -> Router {
         )
         .route(
             "/api/v1/documents/{id}",
-            get(documents::get).delete(documents::delete),
+            get(documents::get)
+                .patch(documents::update)
+                .delete(documents::delete),
         )
         .route("/api/v1/documents/{id}/chunks", get(documents::chunks))
+        .route("/api/v1/documents/{id}/original", get(documents::original))
         .route("/api/v1/documents/{id}/reindex", post(documents::reindex))
         .route("/api/v1/jobs", get(documents::list_jobs))
         .route("/api/v1/jobs/{id}", get(documents::get_job))
-        .route("/api/v1/conversations/{id}", get(get_conversation))
+        .route(
+            "/api/v1/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            axum::routing::patch(admin::update_user).delete(admin::delete_user),
+        )
+        .route(
+            "/api/v1/keys",
+            get(admin::list_keys).post(admin::create_key),
+        )
+        .route(
+            "/api/v1/keys/{id}",
+            axum::routing::delete(admin::revoke_key),
+        )
+        .route("/api/v1/audit", get(admin::audit))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/models", get(openai::models))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .route("/", get(web::chat))
+        .route("/admin", get(web::admin))
+        .route("/assets/{name}", get(web::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/openapi.json", get(openapi::json))
+        .route("/api/docs", get(openapi::page))
+        .merge(protected)
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
         // Every request gets an id (or keeps the caller's `x-request-id`), logged on its span and
@@ -67,7 +108,7 @@ pub fn router(app: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+                tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path(), principal = tracing::field::Empty)
             }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -135,7 +176,9 @@ impl Server {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.app))
+        // The peer address is needed to trust SSO headers only from configured proxies.
+        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -158,150 +201,4 @@ async fn readyz(State(app): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, body).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct AskBody {
-    question: String,
-    /// Continue this conversation (its earlier questions give follow-ups their context).
-    conversation_id: Option<String>,
-}
-
-fn wants_sse(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"))
-}
-
-fn sse_event<T: serde::Serialize>(name: &str, data: &T) -> Event {
-    Event::default()
-        .event(name)
-        .json_data(data)
-        .unwrap_or_else(|_| Event::default().event("error").data("serialisation failed"))
-}
-
-async fn ask(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Json(body): Json<AskBody>,
-) -> Result<Response> {
-    if let Some(g) = &app.generator {
-        let capacity = (app.settings.llm.parallel as usize) + app.settings.llm.queue_capacity;
-        if g.load() >= capacity {
-            return Err(ApiError::Busy(
-                "the answer service is busy; retry shortly".into(),
-            ));
-        }
-    }
-    // Validate before anything is stored or streamed, so bad input gets a plain status code.
-    app.rag.check_question(&body.question)?;
-    let (conversation_id, history) = match &body.conversation_id {
-        Some(id) => {
-            let messages = app.store.conversation(id).await?;
-            let history: Vec<String> = messages
-                .into_iter()
-                .filter(|m| m.role == "user")
-                .map(|m| m.content)
-                .collect();
-            (id.clone(), history)
-        }
-        None => (app.store.create_conversation().await?, Vec::new()),
-    };
-    // The last few questions are enough context for a follow-up.
-    let recent = history.len().saturating_sub(3);
-    let request = AskRequest {
-        question: body.question.clone(),
-        groups: None,
-        history: history[recent..].to_vec(),
-    };
-    if !wants_sse(&headers) {
-        let mut answer = app.rag.ask(request, None).await?;
-        app.metrics.observe_answer(&answer);
-        answer.conversation_id = Some(conversation_id.clone());
-        record_turn(&app, &conversation_id, &body.question, &answer).await;
-        return Ok(Json(answer).into_response());
-    }
-    let (out_tx, out_rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(
-        async move {
-            let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
-            let forward_tx = out_tx.clone();
-            let forward = async move {
-                while let Some(e) = rx.recv().await {
-                    let event = match e {
-                        AskEvent::Passages(p) => sse_event("passages", &p),
-                        AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
-                        AskEvent::Citations(c) => sse_event("citations", &c),
-                    };
-                    if forward_tx.send(event).await.is_err() {
-                        // Client gone: dropping `rx` makes the pipeline stop and free its sequence.
-                        break;
-                    }
-                }
-            };
-            let (result, ()) = tokio::join!(app.rag.ask(request, Some(tx)), forward);
-            let last = match result {
-                Ok(mut answer) => {
-                    app.metrics.observe_answer(&answer);
-                    answer.conversation_id = Some(conversation_id.clone());
-                    record_turn(&app, &conversation_id, &body.question, &answer).await;
-                    sse_event("done", &answer)
-                }
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    sse_event(
-                        "error",
-                        &json!({"code": e.code(), "message": e.public_message()}),
-                    )
-                }
-            };
-            let _ = out_tx.send(last).await;
-        }
-        // The stream outlives the handler: keep the request's span (and id) on its work.
-        .instrument(tracing::Span::current()),
-    );
-    let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
-}
-
-/// Store the turn; a failure to record history must not lose the answer already made.
-async fn record_turn(
-    app: &App,
-    conversation_id: &str,
-    question: &str,
-    answer: &crate::rag::Answer,
-) {
-    let json = serde_json::to_value(answer).unwrap_or_default();
-    if let Err(e) = app
-        .store
-        .add_turn(conversation_id, question, &answer.answer, &json)
-        .await
-    {
-        tracing::error!(error = %e, conversation_id, "could not record the conversation turn");
-    }
-}
-
-async fn get_conversation(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response> {
-    let messages = app.store.conversation(&id).await?;
-    Ok(Json(json!({ "id": id, "messages": messages })).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct SearchBody {
-    query: String,
-    top_k: Option<usize>,
-    #[serde(default)]
-    mode: SearchMode,
-}
-
-async fn search(State(app): State<AppState>, Json(body): Json<SearchBody>) -> Result<Response> {
-    let top_k = body
-        .top_k
-        .unwrap_or(app.settings.retrieval.top_k)
-        .clamp(1, 100);
-    let results = app.rag.search(&body.query, None, top_k, body.mode).await?;
-    Ok(Json(json!({ "results": results })).into_response())
 }

@@ -242,6 +242,30 @@ impl VectorIndex for EdgeIndex {
         Ok(())
     }
 
+    fn set_groups(&self, version_id: &str, groups: &[String]) -> Result<(), IndexError> {
+        let mut map = serde_json::Map::new();
+        map.insert("groups".into(), serde_json::json!(groups));
+        // Under the swap lock, so no search sees a version half regrouped.
+        let _write = self
+            .write_lock
+            .lock()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        let _swap = self
+            .swap
+            .write()
+            .map_err(|_| IndexError::Engine("lock poisoned".into()))?;
+        self.shard
+            .update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(
+                SetPayloadOp {
+                    payload: Payload(map),
+                    points: None,
+                    filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
+                    key: None,
+                },
+            )))
+            .map_err(engine)
+    }
+
     fn delete_version(&self, version_id: &str) -> Result<(), IndexError> {
         self.delete_by(Filter::new_must(keyword("version_id", version_id)?))
     }

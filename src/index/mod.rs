@@ -43,7 +43,7 @@ pub struct ChunkPoint {
     pub sparse: Sparse,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     #[default]
@@ -80,6 +80,8 @@ pub trait VectorIndex: Send + Sync {
     fn upsert(&self, points: Vec<ChunkPoint>) -> Result<(), IndexError>;
     /// Make `version_id` visible and remove `previous` (if any) from search.
     fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError>;
+    /// Change the groups that may read a version's points.
+    fn set_groups(&self, version_id: &str, groups: &[String]) -> Result<(), IndexError>;
     fn delete_version(&self, version_id: &str) -> Result<(), IndexError>;
     fn delete_document(&self, document_id: &str) -> Result<(), IndexError>;
     /// Remove points of versions never activated (an ingest interrupted by a crash).

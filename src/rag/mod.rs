@@ -38,7 +38,7 @@ pub enum RagError {
     Internal(String),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Citation {
     pub n: usize,
     pub document_id: String,
@@ -51,7 +51,7 @@ pub struct Citation {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct NearestDocument {
     pub document_id: String,
     pub title: String,
@@ -59,7 +59,7 @@ pub struct NearestDocument {
     pub section: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct Timings {
     pub retrieve: u64,
     pub first_token: Option<u64>,
@@ -69,7 +69,7 @@ pub struct Timings {
     pub generated_tokens: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Answer {
     pub answer: String,
     pub abstained: bool,
@@ -78,11 +78,14 @@ pub struct Answer {
     pub nearest: Vec<NearestDocument>,
     pub mode: AnswerMode,
     pub conversation_id: Option<String>,
+    /// The stored answer's id (for feedback); set when the answer is recorded.
+    #[serde(default)]
+    pub message_id: Option<String>,
     pub timings_ms: Timings,
 }
 
 /// How the answer text was made.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerMode {
     /// Written by the model, every sentence verified against its cited passage.
@@ -93,7 +96,7 @@ pub enum AnswerMode {
     Abstained,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SearchResult {
     pub chunk_id: String,
     pub document_id: String,
@@ -458,6 +461,7 @@ impl Rag {
             nearest: vec![],
             mode: AnswerMode::Generated,
             conversation_id: None,
+            message_id: None,
             timings_ms: timings(first_token),
         })
     }
@@ -509,6 +513,7 @@ impl Rag {
             nearest,
             mode: AnswerMode::Abstained,
             conversation_id: None,
+            message_id: None,
             timings_ms: timings,
         }
     }
@@ -559,6 +564,7 @@ impl Rag {
             nearest: vec![],
             mode: AnswerMode::Extractive,
             conversation_id: None,
+            message_id: None,
             timings_ms: timings,
         }
     }

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{now, Result, Store, StoreError};
+use super::{now, timestamp, Result, Store, StoreError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
     pub id: String,
     pub source: String,
@@ -181,7 +181,7 @@ impl Store {
         )
         .bind(error)
         .bind(kind)
-        .bind(not_before.to_rfc3339())
+        .bind(timestamp(not_before))
         .bind(now())
         .bind(id)
         .execute(&self.pool)

@@ -7,7 +7,11 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
+mod accounts;
+mod audit;
 mod jobs;
+pub use accounts::{ApiKey, NewApiKey, NewUser, User, UserUpdate};
+pub use audit::{AuditEntry, AuditQuery, FeedbackEntry, NewAudit, Rating};
 pub use jobs::{Job, JobOrigin, NewJob, QueuedJob};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,15 +22,33 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A unique-constraint violation becomes `Conflict(message)`; other errors pass through.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl Into<String>) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(message.into()),
+        _ => StoreError::Db(e),
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339()
+/// Timestamps are stored as fixed-width UTC RFC 3339 text, so comparing them as strings orders
+/// them in time.
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-#[derive(Debug, Clone, Serialize)]
+pub(crate) fn now() -> String {
+    timestamp(chrono::Utc::now())
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Document {
     pub id: String,
     pub source: String,
@@ -41,7 +63,7 @@ pub struct Document {
     pub active: Option<ActiveVersion>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActiveVersion {
     pub number: i64,
     pub format: String,
@@ -50,7 +72,7 @@ pub struct ActiveVersion {
     pub pages: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Version {
     pub id: String,
     pub number: i64,
@@ -84,8 +106,9 @@ pub struct NewChunk {
     pub content_hash: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
+    pub id: String,
     pub role: String,
     pub content: String,
     /// The answer JSON of an assistant turn.
@@ -314,7 +337,7 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChunkRow {
     pub id: String,
     pub ordinal: i64,
@@ -358,29 +381,35 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_conversation(&self) -> Result<String> {
+    /// A new conversation belonging to `owner` (a principal id).
+    pub async fn create_conversation(&self, owner: &str) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
-        sqlx::query("INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?)")
-            .bind(&id)
-            .bind(&ts)
-            .bind(&ts)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO conversations (id, owner, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(owner)
+        .bind(&ts)
+        .bind(&ts)
+        .execute(&self.pool)
+        .await?;
         Ok(id)
     }
 
-    /// Messages of a conversation, oldest first; `NotFound` if there is no such conversation.
-    pub async fn conversation(&self, id: &str) -> Result<Vec<Message>> {
-        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ?")
+    /// Messages of `owner`'s conversation, oldest first; `NotFound` if there is no such
+    /// conversation or it belongs to someone else.
+    pub async fn conversation(&self, id: &str, owner: &str) -> Result<Vec<Message>> {
+        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND owner = ?")
             .bind(id)
+            .bind(owner)
             .fetch_optional(&self.pool)
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("conversation {id}")));
         }
         let rows = sqlx::query(
-            "SELECT role, content, answer, created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+            "SELECT id, role, content, answer, created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -388,32 +417,40 @@ impl Store {
         Ok(rows
             .iter()
             .map(|r| Message {
-                role: r.get(0),
-                content: r.get(1),
+                id: r.get(0),
+                role: r.get(1),
+                content: r.get(2),
                 answer: r
-                    .get::<Option<String>, _>(2)
+                    .get::<Option<String>, _>(3)
                     .and_then(|a| serde_json::from_str(&a).ok()),
-                created_at: r.get(3),
+                created_at: r.get(4),
             })
             .collect())
     }
 
-    /// Record one question and its answer.
+    /// Record one question and its answer; the answer's message id is `answer_id`.
     pub async fn add_turn(
         &self,
         conversation_id: &str,
         question: &str,
+        answer_id: &str,
         answer_text: &str,
         answer: &serde_json::Value,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let ts = now();
-        for (role, content, json) in [
-            ("user", question, None),
-            ("assistant", answer_text, Some(answer.to_string())),
+        let question_id = uuid::Uuid::new_v4().to_string();
+        for (id, role, content, json) in [
+            (question_id.as_str(), "user", question, None),
+            (
+                answer_id,
+                "assistant",
+                answer_text,
+                Some(answer.to_string()),
+            ),
         ] {
             sqlx::query("INSERT INTO messages (id, conversation_id, role, content, answer, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(id)
                 .bind(conversation_id)
                 .bind(role)
                 .bind(content)
@@ -429,6 +466,89 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConversationSummary {
+    pub id: String,
+    /// The first question asked.
+    pub title: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Store {
+    /// `owner`'s conversations, most recently active first.
+    pub async fn conversations(&self, owner: &str, limit: i64) -> Result<Vec<ConversationSummary>> {
+        let rows = sqlx::query(
+            "SELECT c.id, COALESCE((SELECT m.content FROM messages m WHERE m.conversation_id = c.id                AND m.role = 'user' ORDER BY m.created_at, m.rowid LIMIT 1), ''), c.created_at, c.updated_at              FROM conversations c WHERE c.owner = ? ORDER BY c.updated_at DESC LIMIT ?",
+        )
+        .bind(owner)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ConversationSummary {
+                id: r.get(0),
+                title: r.get(1),
+                created_at: r.get(2),
+                updated_at: r.get(3),
+            })
+            .collect())
+    }
+
+    /// The groups of each document's active version (documents without one are absent).
+    pub async fn readable_groups(
+        &self,
+        document_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        let mut out = std::collections::HashMap::new();
+        for id in document_ids {
+            if out.contains_key(id) {
+                continue;
+            }
+            let row = sqlx::query(
+                "SELECT v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id WHERE d.id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(r) = row {
+                let groups: Vec<String> =
+                    serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default();
+                out.insert(id.clone(), groups);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Change who may read a document's active version; returns that version's id.
+    pub async fn set_document_groups(
+        &self,
+        document_id: &str,
+        groups: &[String],
+    ) -> Result<String> {
+        let doc = self.document(document_id).await?;
+        let Some(version_id) = doc.active_version_id else {
+            return Err(StoreError::Conflict(format!(
+                "document {document_id} has no active version"
+            )));
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE versions SET groups = ? WHERE id = ?")
+            .bind(serde_json::to_string(groups).unwrap_or_else(|_| "[]".into()))
+            .bind(&version_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE documents SET updated_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(version_id)
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub mod fixtures;
+pub mod webdriver;
 
 use regula::app::{App, Parts};
 use regula::config::Settings;
@@ -78,6 +79,17 @@ pub fn start_app(
             let mut settings = test_settings(dir.path());
             configure(&mut settings);
             let app = App::build(settings, Parts::Full).await.expect("app builds");
+            app.store
+                .create_api_key(regula::store::NewApiKey {
+                    name: "tests",
+                    prefix: "rgk_test",
+                    secret_hash: &regula::auth::tokens::hash(ADMIN_KEY),
+                    scope: regula::auth::Scope::Admin,
+                    groups: &[],
+                    created_by: "tests",
+                })
+                .await
+                .expect("admin key");
             for rel in fixtures {
                 let bytes = std::fs::read(sample(rel)).expect("fixture");
                 app.ingestor
@@ -101,9 +113,30 @@ pub fn start_app(
     rx.recv().expect("test app started")
 }
 
+/// The admin API key every test app accepts (registered, hashed, when the app starts).
+pub const ADMIN_KEY: &str = "rgk_0000000000000000000000000000000000000000000000000000000000test";
+
+/// A client acting as an admin (bearer API key).
 pub fn client() -> reqwest::Client {
+    client_with_key(Some(ADMIN_KEY))
+}
+
+/// A client with no credentials.
+pub fn anonymous() -> reqwest::Client {
+    client_with_key(None)
+}
+
+pub fn client_with_key(key: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).expect("header"),
+        );
+    }
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(300))
+        .default_headers(headers)
         .build()
         .expect("client")
 }

@@ -1,0 +1,809 @@
+//! Accounts and per-document access, end to end on the real app: three documents readable by
+//! three different groups, three employees signed in with session cookies, and every read
+//! endpoint checked for anything of a document outside the reader's groups, before and after an
+//! admin narrows a document's groups. Then the authentication rules (401/403, CSRF, revoked keys,
+//! expired sessions, trusted SSO headers), rate limits, audit and feedback, and the official
+//! OpenAI Python client against `/v1/chat/completions`.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::{anonymous, client, client_with_key, start_app, TestApp};
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE};
+use serde_json::{json, Value};
+
+/// A document only some groups may read, with words found nowhere else (canaries) that must
+/// never reach a reader outside those groups.
+struct Doc {
+    file: &'static str,
+    title: &'static str,
+    group: &'static str,
+    canary: &'static str,
+    question: &'static str,
+    text: &'static str,
+}
+
+const DOCS: [Doc; 3] = [
+    Doc {
+        file: "disciplinary.md",
+        title: "Disciplinary Procedure",
+        group: "hr",
+        canary: "zephyrine",
+        question: "How long does a written warning stay on my file?",
+        text: "# Disciplinary Procedure\n\n## Written warnings\n\nA written warning for misconduct stays on the employee file for eighteen months. Appeals against a written warning go to the Zephyrine review board, which decides within ten working days.\n",
+    },
+    Doc {
+        file: "executive-pay.md",
+        title: "Executive Compensation",
+        group: "exec",
+        canary: "marzipantheon",
+        question: "How big is the executive bonus pool?",
+        text: "# Executive Compensation\n\n## Bonus pool\n\nThe executive bonus pool is seven percent of operating profit. The Marzipantheon committee approves the bonus pool each March.\n",
+    },
+    Doc {
+        file: "cafeteria.md",
+        title: "Cafeteria Hours",
+        group: "everyone",
+        canary: "lumenwick",
+        question: "When does the cafeteria open in the morning?",
+        text: "# Cafeteria Hours\n\n## Opening times\n\nThe cafeteria opens at half past seven in the morning. The Lumenwick coffee bar in the cafeteria closes at four in the afternoon.\n",
+    },
+];
+
+/// A signed-in employee: their session cookie and CSRF token.
+struct Employee {
+    name: &'static str,
+    id: String,
+    groups: Vec<&'static str>,
+    /// `regula_session=…`
+    cookie: String,
+    csrf: String,
+}
+
+struct World {
+    app: TestApp,
+    /// Document id per entry of `DOCS`.
+    ids: Vec<String>,
+    employees: Vec<Employee>,
+}
+
+const PASSWORD: &str = "a long enough password";
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    // Set up on a thread of its own: the tests calling this already run inside a runtime.
+    WORLD.get_or_init(|| std::thread::spawn(setup).join().expect("setup"))
+}
+
+fn setup() -> World {
+    let app = start_app(|s| s.limits.asks_per_minute = 40, &[]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+            let mut ids = Vec::new();
+            for d in &DOCS {
+                let (status, body) = upload_with_groups(&app, d.file, d.text, d.group).await;
+                assert_eq!(status, 200, "{body:#}");
+                ids.push(
+                    body["results"][0]["job"]["document_id"]
+                        .as_str()
+                        .expect("document id")
+                        .to_string(),
+                );
+            }
+            let mut employees = Vec::new();
+            for (name, groups) in [("hana", vec!["hr"]), ("eric", vec!["exec"]), ("pat", vec![])] {
+                let r = client()
+                    .post(app.url("/api/v1/users"))
+                    .json(&json!({"username": name, "password": PASSWORD, "role": "employee", "groups": groups}))
+                    .send()
+                    .await
+                    .expect("create user");
+                assert_eq!(r.status(), 201);
+                let user: Value = r.json().await.expect("user");
+                let (cookie, csrf) = sign_in(&app, name, PASSWORD).await.expect("signs in");
+                employees.push(Employee {
+                    name,
+                    id: user["id"].as_str().expect("id").to_string(),
+                    groups,
+                    cookie,
+                    csrf,
+                });
+            }
+            World {
+                app,
+                ids,
+                employees,
+            }
+        })
+}
+
+async fn upload_with_groups(app: &TestApp, file: &str, text: &str, groups: &str) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new()
+        .text("groups", groups.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name(file.to_string()),
+        );
+    let r = client()
+        .post(app.url("/api/v1/documents?wait=true"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Sign in; the session cookie (`name=value`) and the session's CSRF token.
+async fn sign_in(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
+    let r = anonymous()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    if r.status() != 200 {
+        return None;
+    }
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    let body: Value = r.json().await.expect("session info");
+    Some((
+        cookie,
+        body["csrf_token"].as_str().expect("csrf").to_string(),
+    ))
+}
+
+/// A client that sends a session cookie, as a browser would.
+fn with_cookie(cookie: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, HeaderValue::from_str(cookie).expect("cookie"));
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .expect("client")
+}
+
+impl Employee {
+    fn may_read(&self, d: &Doc) -> bool {
+        d.group == "everyone" || self.groups.contains(&d.group)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = with_cookie(&self.cookie)
+            .get(world().app.url(path))
+            .send()
+            .await
+            .expect("GET");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    /// A state-changing request, with the CSRF token a browser page would send.
+    async fn post(&self, path: &str, body: Value, sse: bool) -> (u16, String) {
+        let mut req = with_cookie(&self.cookie)
+            .post(world().app.url(path))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body);
+        if sse {
+            req = req.header("accept", "text/event-stream");
+        }
+        let r = req.send().await.expect("POST");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+}
+
+/// Nothing of document `i` (id, title, canary word) is in `body`.
+fn assert_nothing_of(i: usize, body: &str, context: &str) {
+    assert_no_content_of(i, body, context);
+    assert!(
+        !body.contains(&world().ids[i]),
+        "{context}: the id of {} leaked:\n{body}",
+        DOCS[i].title
+    );
+}
+
+/// Nothing of document `i`'s content or title is in `body` (a 404 may repeat the id asked for).
+fn assert_no_content_of(i: usize, body: &str, context: &str) {
+    let d = &DOCS[i];
+    let lower = body.to_lowercase();
+    assert!(
+        !lower.contains(d.canary) && !body.contains(d.title),
+        "{context}: {} leaked:\n{body}",
+        d.title
+    );
+}
+
+#[tokio::test]
+async fn no_read_endpoint_shows_a_document_outside_the_readers_groups() {
+    let w = world();
+    for e in &w.employees {
+        // Positive controls: what they may read is found, so the checks below can fail.
+        for (i, d) in DOCS.iter().enumerate() {
+            let (status, body) = e
+                .post(
+                    "/api/v1/search",
+                    json!({"query": d.question, "top_k": 10}),
+                    false,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if e.may_read(d) {
+                assert!(
+                    body.contains(&w.ids[i]),
+                    "{} should find {}: {body}",
+                    e.name,
+                    d.title
+                );
+            } else {
+                assert_nothing_of(i, &body, &format!("{} search", e.name));
+            }
+        }
+        let (status, list) = e.get("/api/v1/documents").await;
+        assert_eq!(status, 200);
+        let listed: Value = serde_json::from_str(&list).expect("json");
+        let docs = listed["documents"].as_array().expect("documents");
+        assert_eq!(
+            listed["total"],
+            docs.len(),
+            "only readable documents are counted"
+        );
+        for (i, d) in DOCS.iter().enumerate() {
+            let shown = docs.iter().any(|x| x["id"] == w.ids[i].as_str());
+            assert_eq!(shown, e.may_read(d), "{} list, {}: {list}", e.name, d.title);
+        }
+
+        for (i, d) in DOCS.iter().enumerate() {
+            let (status, answer) = e
+                .post("/api/v1/ask", json!({"question": d.question}), false)
+                .await;
+            assert_eq!(status, 200, "{answer}");
+            let (status, streamed) = e
+                .post("/api/v1/ask", json!({"question": d.question}), true)
+                .await;
+            assert_eq!(status, 200, "{streamed}");
+            let (status, chat) = e
+                .post(
+                    "/v1/chat/completions",
+                    json!({"model": "regula", "messages": [{"role": "user", "content": d.question}]}),
+                    false,
+                )
+                .await;
+            assert_eq!(status, 200, "{chat}");
+            for path in ["", "/chunks", "/original"] {
+                let (status, body) = e
+                    .get(&format!("/api/v1/documents/{}{path}", w.ids[i]))
+                    .await;
+                if e.may_read(d) {
+                    assert_eq!(status, 200, "{} GET {path}: {body}", e.name);
+                } else {
+                    assert_eq!(status, 404, "{} GET {path}: {body}", e.name);
+                    assert_no_content_of(i, &body, &format!("{} GET document{path}", e.name));
+                }
+            }
+            if e.may_read(d) {
+                // Cited, or named among the nearest documents if the gate abstained.
+                assert!(
+                    answer.contains(&w.ids[i]),
+                    "{} on {}: {answer}",
+                    e.name,
+                    d.title
+                );
+                continue;
+            }
+            for (what, body) in [
+                ("ask", &answer),
+                ("SSE", &streamed),
+                ("chat", &chat),
+                ("list", &list),
+            ] {
+                assert_nothing_of(i, body, &format!("{} {what}", e.name));
+            }
+        }
+        // Their own history holds only what they could read; nobody else's is reachable.
+        let (_, convs) = e.get("/api/v1/conversations").await;
+        let convs: Value = serde_json::from_str(&convs).expect("json");
+        let conversations = convs["conversations"].as_array().expect("list");
+        assert!(conversations.len() >= DOCS.len() * 3, "{convs:#}");
+        for c in conversations {
+            let (status, history) = e
+                .get(&format!(
+                    "/api/v1/conversations/{}",
+                    c["id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(status, 200);
+            for (i, d) in DOCS.iter().enumerate() {
+                if !e.may_read(d) {
+                    assert_nothing_of(i, &history, &format!("{} history", e.name));
+                }
+            }
+            for other in w.employees.iter().filter(|o| o.name != e.name) {
+                let (status, _) = other
+                    .get(&format!(
+                        "/api/v1/conversations/{}",
+                        c["id"].as_str().unwrap()
+                    ))
+                    .await;
+                assert_eq!(status, 404, "{} read {}'s conversation", other.name, e.name);
+            }
+        }
+        let (status, _) = e.get("/api/v1/feedback").await;
+        assert_eq!(status, 403, "employees do not read the feedback list");
+    }
+}
+
+#[tokio::test]
+async fn narrowing_a_documents_groups_hides_it_everywhere_including_old_answers() {
+    let w = world();
+    // A document of its own, so the other tests' expectations stay as they are.
+    let (status, body) = upload_with_groups(
+        &w.app,
+        "parking.md",
+        "# Parking Rules\n\n## Visitor parking\n\nVisitors park on level two of the Quillbramble garage and register at the front desk.\n",
+        "everyone",
+    )
+    .await;
+    assert_eq!(status, 200, "{body:#}");
+    let id = body["results"][0]["job"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pat = w.employees.iter().find(|e| e.name == "pat").unwrap();
+    let eric = w.employees.iter().find(|e| e.name == "eric").unwrap();
+    let question = "Where do visitors park?";
+    let (_, before) = pat
+        .post("/api/v1/ask", json!({"question": question}), false)
+        .await;
+    let before: Value = serde_json::from_str(&before).expect("json");
+    assert!(before.to_string().contains(&id), "{before:#}");
+    let conversation = before["conversation_id"].as_str().unwrap().to_string();
+
+    let r = client()
+        .patch(w.app.url(&format!("/api/v1/documents/{id}")))
+        .json(&json!({"groups": ["exec"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let (_, search) = pat
+        .post("/api/v1/search", json!({"query": question}), false)
+        .await;
+    assert!(
+        !search.contains(&id) && !search.to_lowercase().contains("quillbramble"),
+        "{search}"
+    );
+    let (status, _) = pat.get(&format!("/api/v1/documents/{id}/chunks")).await;
+    assert_eq!(status, 404);
+    let (_, history) = pat
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert!(
+        !history.contains(&id)
+            && !history.to_lowercase().contains("quillbramble")
+            && !history.contains("Parking Rules"),
+        "{history}"
+    );
+    assert!(history.contains(regula::http::WITHHELD), "{history}");
+    // Still there for the group that may read it.
+    let (_, search) = eric
+        .post("/api/v1/search", json!({"query": question}), false)
+        .await;
+    assert!(search.contains(&id), "{search}");
+}
+
+#[tokio::test]
+async fn credentials_are_required_and_roles_enforced() {
+    let w = world();
+    let app = &w.app;
+    for (method, path) in [
+        ("POST", "/api/v1/search"),
+        ("POST", "/api/v1/ask"),
+        ("GET", "/api/v1/documents"),
+        ("GET", "/api/v1/conversations"),
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/v1/models"),
+        ("GET", "/api/v1/audit"),
+    ] {
+        let r = anonymous()
+            .request(method.parse().unwrap(), app.url(path))
+            .json(&json!({"query": "x", "question": "x", "messages": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        assert!(r.headers().contains_key("www-authenticate"));
+    }
+    let r = anonymous().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = anonymous()
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object());
+    let r = anonymous().get(app.url("/api/docs")).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("/openapi.json"));
+
+    // Wrong role: an employee, and an ask-scoped key, on admin endpoints.
+    let hana = &w.employees[0];
+    for path in [
+        "/api/v1/users",
+        "/api/v1/keys",
+        "/api/v1/audit",
+        "/api/v1/jobs",
+    ] {
+        let (status, _) = hana.get(path).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = hana
+        .post("/api/v1/documents/x/reindex", json!({}), false)
+        .await;
+    assert_eq!(status, 403);
+    let r = client()
+        .post(app.url("/api/v1/keys"))
+        .json(&json!({"name": "hr portal", "scope": "ask", "groups": ["hr"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let key_id = created["key"]["id"].as_str().unwrap().to_string();
+    assert!(
+        !created["key"].to_string().contains(&secret),
+        "the key record never holds the secret"
+    );
+    let portal = client_with_key(Some(&secret));
+    let r = portal.get(app.url("/api/v1/users")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    // The key reads with its groups: the HR document, not the executive one.
+    let r = portal
+        .post(app.url("/api/v1/search"))
+        .json(&json!({"query": DOCS[0].question}))
+        .send()
+        .await
+        .unwrap();
+    let found = r.text().await.unwrap();
+    assert!(found.contains(&w.ids[0]), "{found}");
+    assert!(!found.contains(&w.ids[1]), "{found}");
+    let keys: Value = client()
+        .get(app.url("/api/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == key_id.as_str())
+        .unwrap();
+    assert!(listed["last_used_at"].is_string(), "{listed:#}");
+    // Revoked: refused at once.
+    let r = client()
+        .delete(app.url(&format!("/api/v1/keys/{key_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = portal
+        .post(app.url("/api/v1/search"))
+        .json(&json!({"query": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client_with_key(Some("rgk_not-a-key"))
+        .get(app.url("/v1/models"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn sessions_need_csrf_expire_and_end_at_logout() {
+    let w = world();
+    let app = &w.app;
+    assert!(sign_in(app, "hana", "not the password").await.is_none());
+    assert!(sign_in(app, "nobody", PASSWORD).await.is_none());
+    let (cookie, csrf) = sign_in(app, "pat", PASSWORD).await.expect("signs in");
+    let http = with_cookie(&cookie);
+    let me: Value = http
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "pat");
+    assert_eq!(me["role"], "employee");
+    // A cookie alone cannot change anything: a forged cross-site form has no CSRF token.
+    let r = http
+        .post(app.url("/api/v1/search"))
+        .json(&json!({"query": "cafeteria"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(app.url("/api/v1/search"))
+        .header("x-csrf-token", "wrong")
+        .json(&json!({"query": "cafeteria"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(app.url("/api/v1/auth/logout"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the session ended at logout");
+
+    // An expired session is refused.
+    let pat = w.employees.iter().find(|e| e.name == "pat").unwrap();
+    let token = "expired-session-token-for-the-test";
+    app.app
+        .store
+        .create_session(
+            &regula::auth::tokens::hash(token),
+            &pat.id,
+            "csrf",
+            chrono::Utc::now() - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    let r = anonymous()
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("regula_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn sso_headers_count_only_from_trusted_proxies() {
+    let w = world();
+    // This app trusts no proxy: the headers are ignored.
+    let r = anonymous()
+        .get(w.app.url("/api/v1/auth/me"))
+        .header("x-remote-user", "mallory")
+        .header("x-remote-groups", "regula-admins")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let proxied = start_app(
+        |s| s.auth.trusted_proxies = vec!["127.0.0.1".parse().unwrap()],
+        &[],
+    );
+    let (status, body) = upload_with_groups(&proxied, DOCS[0].file, DOCS[0].text, "hr").await;
+    assert_eq!(status, 200, "{body:#}");
+    let as_user = |user: &'static str, groups: &'static str| {
+        anonymous()
+            .post(proxied.url("/api/v1/search"))
+            .header("x-remote-user", user)
+            .header("x-remote-groups", groups)
+            .json(&json!({"query": DOCS[0].question}))
+    };
+    let hr = as_user("sso-hana", "hr,staff")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(hr.to_lowercase().contains(DOCS[0].canary), "{hr}");
+    let other = as_user("sso-pat", "staff")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!other.to_lowercase().contains(DOCS[0].canary), "{other}");
+    let r = anonymous()
+        .get(proxied.url("/api/v1/users"))
+        .header("x-remote-user", "sso-admin")
+        .header("x-remote-groups", "regula-admins")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "members of auth.admin_groups are admins");
+}
+
+#[tokio::test]
+async fn questions_are_rate_limited_per_principal() {
+    let w = world();
+    let r = client()
+        .post(w.app.url("/api/v1/keys"))
+        .json(&json!({"name": "busy bot", "scope": "ask"}))
+        .send()
+        .await
+        .unwrap();
+    let secret = r.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bot = client_with_key(Some(&secret));
+    let mut limited = None;
+    for _ in 0..45 {
+        let r = bot
+            .post(w.app.url("/api/v1/search"))
+            .json(&json!({"query": "cafeteria"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    let r = limited.expect("the 41st search in a minute is refused");
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another principal is not affected.
+    let r = client()
+        .post(w.app.url("/api/v1/search"))
+        .json(&json!({"query": "cafeteria"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn answers_are_audited_and_take_feedback_from_their_asker() {
+    let w = world();
+    let hana = &w.employees[0];
+    let eric = &w.employees[1];
+    let (_, answer) = hana
+        .post("/api/v1/ask", json!({"question": DOCS[0].question}), false)
+        .await;
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    let message_id = answer["message_id"]
+        .as_str()
+        .expect("message id")
+        .to_string();
+    let (status, _) = eric
+        .post(
+            "/api/v1/feedback",
+            json!({"message_id": message_id, "rating": "down"}),
+            false,
+        )
+        .await;
+    assert_eq!(status, 404, "only the asker rates an answer");
+    let (status, body) = hana
+        .post(
+            "/api/v1/feedback",
+            json!({"message_id": message_id, "rating": "down", "comment": "the appeal deadline is missing"}),
+            false,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let fb: Value = client()
+        .get(w.app.url("/api/v1/feedback?rating=down"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = fb["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message_id"] == message_id.as_str())
+        .unwrap_or_else(|| panic!("{fb:#}"));
+    assert_eq!(entry["comment"], "the appeal deadline is missing");
+    assert_eq!(entry["question"], DOCS[0].question);
+
+    let audit: Value = client()
+        .get(w.app.url(&format!("/api/v1/audit?actor=user:{}", hana.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["message_id"] == message_id.as_str())
+        .unwrap_or_else(|| panic!("{audit:#}"));
+    assert_eq!(row["actor_name"], "hana");
+    assert_eq!(row["question"], DOCS[0].question);
+    assert_eq!(row["abstained"], answer["abstained"]);
+    let mut cited: Vec<Value> = answer["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["document_id"].clone())
+        .collect();
+    cited.dedup();
+    assert_eq!(row["cited"], Value::Array(cited));
+    if answer["abstained"] == false {
+        assert!(
+            row["cited"].as_array().unwrap().contains(&json!(w.ids[0])),
+            "{answer:#}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_official_openai_client_works_unchanged() {
+    let w = world();
+    let python = common::repo().join(".venv-test/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(common::repo().join("tests/fixtures/openai_client.py"))
+        .arg(w.app.url("/v1"))
+        .arg(common::ADMIN_KEY)
+        .arg(DOCS[2].question)
+        .output()
+        .unwrap_or_else(|e| panic!("{} (run scripts/setup.sh): {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["models"], json!(["regula"]));
+    assert_eq!(v["finish_reason"], "stop");
+    let content = v["content"].as_str().unwrap();
+    assert!(
+        content.contains("Sources:") && content.contains("Cafeteria Hours"),
+        "{v:#}"
+    );
+    assert_eq!(v["regula"]["abstained"], false, "{v:#}");
+    assert_eq!(
+        v["regula"]["citations"][0]["document_id"],
+        w.ids[2].as_str()
+    );
+    assert!(v["stream_chunks"].as_u64().unwrap() >= 3, "{v:#}");
+    assert!(
+        v["stream_content"].as_str().unwrap().contains("Sources:"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["stream_regula"]["citations"][0]["document_id"],
+        w.ids[2].as_str()
+    );
+}
