@@ -28,6 +28,7 @@ bash scripts/fetch-models.sh
 VENV=.venv-test
 if ! "$VENV/bin/python" -c "import openai" >/dev/null 2>&1; then
   echo "installing the openai Python client for the tests into $VENV"
-  python3 -m venv "$VENV"
+  # CI links .venv-test to a cache folder: create the venv where the link points.
+  python3 -m venv "$(readlink -f "$VENV")"
   "$VENV/bin/pip" install -q --disable-pip-version-check openai==3.57.0
 fi
