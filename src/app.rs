@@ -78,7 +78,7 @@ impl App {
         }
 
         let prompts = Prompts::load(&settings.prompts_dir)?;
-        let store = Store::open_sqlite(&data_dir.join("regula.db")).await?;
+        let store = Store::open(&settings.database_url()).await?;
         let embedder: Arc<dyn Embedder> = {
             let (dir, lib, s) = (
                 settings.embedding_dir(),

@@ -652,7 +652,7 @@ async fn remote<T: serde::de::DeserializeOwned>(
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("data dir {}", settings.data_dir.display()))?;
-    Ok(Store::open_sqlite(&settings.data_dir.join("regula.db")).await?)
+    Ok(Store::open(&settings.database_url()).await?)
 }
 
 async fn hash_password(p: String) -> anyhow::Result<String> {

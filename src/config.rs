@@ -30,6 +30,7 @@ pub struct Settings {
     /// Folder of prompt templates, read at start so they can be edited without a rebuild.
     pub prompts_dir: PathBuf,
     pub log: LogSettings,
+    pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub audit: AuditSettings,
@@ -199,6 +200,13 @@ pub struct LogSettings {
     pub json: bool,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host/db` for several replicas; unset: SQLite in the data dir.
+    pub url: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct AuthSettings {
@@ -276,6 +284,7 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             prompts_dir: PathBuf::from("prompts"),
             log: LogSettings::default(),
+            database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
             limits: LimitSettings::default(),
             audit: AuditSettings::default(),
@@ -433,6 +442,16 @@ impl Settings {
             return bad("embed.batch_size must be at least 1");
         }
         Ok(())
+    }
+
+    /// The metadata database: `database.url`, or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("regula.db").display()
+            )
+        })
     }
 
     pub fn llm_path(&self) -> PathBuf {

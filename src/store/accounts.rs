@@ -59,25 +59,25 @@ pub struct NewApiKey<'a> {
     pub created_by: &'a str,
 }
 
-const USER_COLUMNS: &str =
-    "id, username, role, groups, disabled, password_hash IS NOT NULL, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, role, groups, disabled, \
+     CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT), created_at, updated_at";
 const KEY_COLUMNS: &str =
     "id, name, prefix, scope, groups, created_by, created_at, last_used_at, revoked_at";
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> User {
+fn user_from_row(r: &sqlx::any::AnyRow) -> User {
     User {
         id: r.get(0),
         username: r.get(1),
         role: Role::parse(&r.get::<String, _>(2)).unwrap_or(Role::Employee),
         groups: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
         disabled: r.get::<i64, _>(4) != 0,
-        has_password: r.get::<bool, _>(5),
+        has_password: r.get::<i64, _>(5) != 0,
         created_at: r.get(6),
         updated_at: r.get(7),
     }
 }
 
-fn key_from_row(r: &sqlx::sqlite::SqliteRow) -> ApiKey {
+fn key_from_row(r: &sqlx::any::AnyRow) -> ApiKey {
     ApiKey {
         id: r.get(0),
         name: r.get(1),
@@ -105,7 +105,7 @@ impl Store {
         let ts = now();
         sqlx::query(
             "INSERT INTO users (id, username, password_hash, role, groups, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(u.username)
@@ -121,7 +121,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: &str) -> Result<User> {
-        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -141,7 +141,7 @@ impl Store {
     /// The enabled user of that name and their password hash, for a login.
     pub async fn login_candidate(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ? AND disabled = 0"
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1 AND disabled = 0"
         ))
         .bind(username)
         .fetch_optional(&self.pool)
@@ -164,12 +164,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
             "UPDATE users SET \
-               password_hash = COALESCE(?, password_hash), \
-               role = COALESCE(?, role), \
-               groups = COALESCE(?, groups), \
-               disabled = COALESCE(?, disabled), \
-               updated_at = ? \
-             WHERE id = ?",
+               password_hash = COALESCE($1, password_hash), \
+               role = COALESCE($2, role), \
+               groups = COALESCE($3, groups), \
+               disabled = COALESCE($4, disabled), \
+               updated_at = $5 \
+             WHERE id = $6",
         )
         .bind(update.password_hash.as_deref())
         .bind(update.role.map(Role::as_str))
@@ -182,7 +182,7 @@ impl Store {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {id}")));
         }
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -191,7 +191,7 @@ impl Store {
     }
 
     pub async fn delete_user(&self, id: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM users WHERE id = ?")
+        let r = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -209,7 +209,7 @@ impl Store {
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -223,24 +223,24 @@ impl Store {
 
     /// The enabled user of an unexpired session, and the session's CSRF token.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let row = sqlx::query(&format!(
-            "SELECT {columns}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0"
-        ))
+        let row = sqlx::query(
+            "SELECT user_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
         .bind(token_hash)
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| (user_from_row(&r), r.get(8))))
+        let Some(row) = row else { return Ok(None) };
+        let user = match self.user(&row.get::<String, _>(0)).await {
+            Ok(u) if !u.disabled => u,
+            Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some((user, row.get(1))))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
@@ -248,7 +248,7 @@ impl Store {
     }
 
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now())
             .execute(&self.pool)
             .await?
@@ -259,7 +259,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scope, groups, created_by, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(k.name)
@@ -276,7 +276,7 @@ impl Store {
     }
 
     pub async fn api_key(&self, id: &str) -> Result<ApiKey> {
-        sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?"))
+        sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -297,7 +297,7 @@ impl Store {
     /// busy integration does not write on every request).
     pub async fn use_api_key(&self, secret_hash: &str) -> Result<Option<ApiKey>> {
         let row = sqlx::query(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL"
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
         ))
         .bind(secret_hash)
         .fetch_optional(&self.pool)
@@ -307,7 +307,7 @@ impl Store {
         };
         let minute_ago = timestamp(chrono::Utc::now() - chrono::Duration::seconds(60));
         sqlx::query(
-            "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(now())
         .bind(&key.id)
@@ -319,7 +319,7 @@ impl Store {
 
     pub async fn revoke_api_key(&self, id: &str) -> Result<ApiKey> {
         let r =
-            sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+            sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
                 .bind(now())
                 .bind(id)
                 .execute(&self.pool)

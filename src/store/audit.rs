@@ -79,7 +79,7 @@ impl Store {
     pub async fn audit(&self, a: NewAudit<'_>) -> Result<()> {
         sqlx::query(
             "INSERT INTO audit_log (id, at, actor, actor_name, action, question, cited, abstained, conversation_id, message_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(now())
@@ -88,7 +88,7 @@ impl Store {
         .bind(a.action)
         .bind(a.question)
         .bind(serde_json::to_string(a.cited).unwrap_or_else(|_| "[]".into()))
-        .bind(a.abstained)
+        .bind(i64::from(a.abstained))
         .bind(a.conversation_id)
         .bind(a.message_id)
         .execute(&self.pool)
@@ -110,8 +110,8 @@ impl Store {
         };
         let rows = sqlx::query(
             "SELECT id, at, actor, actor_name, action, question, cited, abstained, conversation_id, message_id \
-             FROM audit_log WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR at >= ?2) \
-             ORDER BY at DESC LIMIT ?3 OFFSET ?4",
+             FROM audit_log WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR at >= $2) \
+             ORDER BY at DESC LIMIT $3 OFFSET $4",
         )
         .bind(q.actor.as_deref())
         .bind(since)
@@ -139,7 +139,7 @@ impl Store {
     /// Delete audit rows older than `days`.
     pub async fn purge_audit(&self, days: u32) -> Result<u64> {
         let cutoff = timestamp(chrono::Utc::now() - chrono::Duration::days(i64::from(days)));
-        Ok(sqlx::query("DELETE FROM audit_log WHERE at < ?")
+        Ok(sqlx::query("DELETE FROM audit_log WHERE at < $1")
             .bind(cutoff)
             .execute(&self.pool)
             .await?
@@ -156,7 +156,7 @@ impl Store {
     ) -> Result<()> {
         let row = sqlx::query(
             "SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-             WHERE m.id = ? AND m.role = 'assistant' AND c.owner = ?",
+             WHERE m.id = $1 AND m.role = 'assistant' AND c.owner = $2",
         )
         .bind(message_id)
         .bind(owner)
@@ -168,7 +168,7 @@ impl Store {
         let conversation_id: String = row.get(0);
         sqlx::query(
             "INSERT INTO feedback (id, message_id, conversation_id, actor, rating, comment, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (message_id, actor) DO UPDATE SET rating = excluded.rating, \
                comment = excluded.comment, created_at = excluded.created_at",
         )
@@ -199,7 +199,7 @@ impl Store {
                   ORDER BY u.created_at DESC LIMIT 1), \
                m.content \
              FROM feedback f JOIN messages m ON m.id = f.message_id \
-             WHERE (?1 IS NULL OR f.rating = ?1) ORDER BY f.created_at DESC LIMIT ?2 OFFSET ?3",
+             WHERE ($1 IS NULL OR f.rating = $1) ORDER BY f.created_at DESC LIMIT $2 OFFSET $3",
         )
         .bind(rating.map(Rating::as_str))
         .bind(limit)

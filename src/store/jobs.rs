@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{now, timestamp, Result, Store, StoreError};
+use super::{now, timestamp, Backend, Result, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -82,7 +82,7 @@ const JOB_COLUMNS: &str =
     "id, source, status, origin, document_id, version_id, pages, chunks, embedded, \
      attempts, outcome, error, error_kind, created_at, updated_at";
 
-fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job> {
+fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job> {
     Ok(Job {
         id: r.try_get("id")?,
         source: r.try_get("source")?,
@@ -108,7 +108,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         sqlx::query(
-            "INSERT INTO jobs (id, source, status, origin, attempts, created_at, updated_at) VALUES (?, ?, 'running', ?, 1, ?, ?)",
+            "INSERT INTO jobs (id, source, status, origin, attempts, created_at, updated_at) VALUES ($1, $2, 'running', $3, 1, $4, $5)",
         )
         .bind(&id)
         .bind(source)
@@ -127,14 +127,14 @@ impl Store {
         let groups = serde_json::to_string(job.groups).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO jobs (id, source, status, origin, groups, blob, reindex, created_at, updated_at) \
-             VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(job.source)
         .bind(job.origin.as_str())
         .bind(groups)
         .bind(job.blob)
-        .bind(job.origin == JobOrigin::Reindex)
+        .bind(i64::from(job.origin == JobOrigin::Reindex))
         .bind(&ts)
         .bind(&ts)
         .execute(&self.pool)
@@ -146,13 +146,19 @@ impl Store {
     /// same one.
     pub async fn claim_job(&self) -> Result<Option<QueuedJob>> {
         let ts = now();
-        let row = sqlx::query(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?1 \
+        // PostgreSQL serves several replicas: a row another one is claiming is skipped rather
+        // than waited for. SQLite has one writer at a time, so the plain statement is atomic.
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = $1 \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND blob IS NOT NULL \
-                         AND (not_before IS NULL OR not_before <= ?1) ORDER BY created_at, rowid LIMIT 1) \
+                         AND (not_before IS NULL OR not_before <= $1) ORDER BY created_at, id LIMIT 1 {lock}) \
                AND status = 'queued' \
-             RETURNING id, source, groups, blob, origin, attempts",
-        )
+             RETURNING id, source, groups, blob, origin, attempts"
+        ))
         .bind(&ts)
         .fetch_optional(&self.pool)
         .await?;
@@ -177,7 +183,7 @@ impl Store {
         not_before: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET status = 'queued', error = ?, error_kind = ?, not_before = ?, updated_at = ? WHERE id = ?",
+            "UPDATE jobs SET status = 'queued', error = $1, error_kind = $2, not_before = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(error)
         .bind(kind)
@@ -194,7 +200,7 @@ impl Store {
     pub async fn requeue_running_jobs(&self) -> Result<u64> {
         let r = sqlx::query(
             "UPDATE jobs SET status = CASE WHEN blob IS NULL THEN 'failed' ELSE 'queued' END, \
-             error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = ? \
+             error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = $1 \
              WHERE status = 'running'",
         )
         .bind(now())
@@ -213,8 +219,8 @@ impl Store {
         embedded: usize,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET document_id = COALESCE(?, document_id), version_id = COALESCE(?, version_id), \
-             pages = MAX(pages, ?), chunks = ?, embedded = ?, updated_at = ? WHERE id = ?",
+            "UPDATE jobs SET document_id = COALESCE($1, document_id), version_id = COALESCE($2, version_id), \
+             pages = CASE WHEN pages > $3 THEN pages ELSE $3 END, chunks = $4, embedded = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(document_id)
         .bind(version_id)
@@ -235,8 +241,8 @@ impl Store {
             Err((k, e)) => ("failed", None, Some(k), Some(e)),
         };
         sqlx::query(
-            "UPDATE jobs SET status = ?, outcome = ?, error_kind = COALESCE(?, error_kind), \
-             error = CASE WHEN ? = 'done' THEN NULL ELSE ? END, updated_at = ? WHERE id = ?",
+            "UPDATE jobs SET status = $1, outcome = $2, error_kind = COALESCE($3, error_kind), \
+             error = CASE WHEN $4 = 'done' THEN NULL ELSE $5 END, updated_at = $6 WHERE id = $7",
         )
         .bind(status)
         .bind(outcome)
@@ -251,7 +257,7 @@ impl Store {
     }
 
     pub async fn job(&self, id: &str) -> Result<Job> {
-        let r = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        let r = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -262,8 +268,8 @@ impl Store {
     /// Most recent jobs first, optionally only those in `status`.
     pub async fn jobs(&self, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Job>> {
         let rows = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) \
-             ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR status = $1) \
+             ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(status)
         .bind(limit)

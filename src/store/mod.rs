@@ -4,8 +4,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor, Row};
 
 mod accounts;
 mod audit;
@@ -26,6 +26,18 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// A unique-constraint violation becomes `Conflict(message)`; other errors pass through.
@@ -122,28 +134,77 @@ const DOCUMENT_SELECT: &str =
      d.created_at, d.updated_at, d.origin, v.number, v.format, v.groups, v.chunk_count, v.pages \
      FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id";
 
+/// Which database the store speaks to: SQLite (one machine, the default) or PostgreSQL (several
+/// replicas). The queries are shared; only job claiming differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
+    /// The SQLite database at `path` (created if missing).
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Self::open(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Connect by URL (`sqlite://…` or `postgres://…`) and bring the schema up to date.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL `{}` (sqlite:// or postgres://)",
+                redact_url(url)
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = match backend {
+            Backend::Sqlite => {
+                // WAL lets readers work during a write; it is a property of the file, set once.
+                // Foreign keys and the busy timeout are per connection.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?;
+                pool.execute("PRAGMA journal_mode = WAL;").await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                pool
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                pool
+            }
+        };
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn document_by_source(&self, source: &str) -> Result<Option<Document>> {
-        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.source = ?"))
+        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.source = $1"))
             .bind(source)
             .fetch_optional(&self.pool)
             .await?;
@@ -151,7 +212,7 @@ impl Store {
     }
 
     pub async fn document(&self, id: &str) -> Result<Document> {
-        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.id = ?"))
+        let row = sqlx::query(&format!("{DOCUMENT_SELECT} WHERE d.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -163,7 +224,7 @@ impl Store {
     pub async fn versions(&self, document_id: &str) -> Result<Vec<Version>> {
         let rows = sqlx::query(
             "SELECT id, number, status, format, groups, pages, chunk_count, content_hash, error, created_at \
-             FROM versions WHERE document_id = ? ORDER BY number DESC",
+             FROM versions WHERE document_id = $1 ORDER BY number DESC",
         )
         .bind(document_id)
         .fetch_all(&self.pool)
@@ -195,7 +256,7 @@ impl Store {
     /// One page of documents by source name, and the total count.
     pub async fn documents_page(&self, limit: i64, offset: i64) -> Result<(Vec<Document>, i64)> {
         let rows = sqlx::query(&format!(
-            "{DOCUMENT_SELECT} ORDER BY d.source LIMIT ? OFFSET ?"
+            "{DOCUMENT_SELECT} ORDER BY d.source LIMIT $1 OFFSET $2"
         ))
         .bind(limit)
         .bind(offset)
@@ -221,7 +282,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         sqlx::query(
-            "INSERT INTO documents (id, source, title, origin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO documents (id, source, title, origin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT(source) DO NOTHING",
         )
         .bind(&id)
@@ -243,7 +304,7 @@ impl Store {
         let groups = serde_json::to_string(v.groups).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO versions (id, document_id, number, content_hash, format, groups, status, pages, original_path, created_at) \
-             VALUES (?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id = ?), ?, ?, ?, 'indexing', ?, ?, ?)",
+             VALUES ($1, $2, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id = $3), $4, $5, $6, 'indexing', $7, $8, $9)",
         )
         .bind(&id)
         .bind(v.document_id)
@@ -271,7 +332,7 @@ impl Store {
         for c in chunks {
             sqlx::query(
                 "INSERT INTO chunks (id, version_id, document_id, ordinal, section, page, text, content_hash) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&c.id)
             .bind(version_id)
@@ -285,18 +346,18 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "UPDATE versions SET status = 'superseded' WHERE document_id = ? AND status = 'active'",
+            "UPDATE versions SET status = 'superseded' WHERE document_id = $1 AND status = 'active'",
         )
         .bind(document_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE versions SET status = 'active', chunk_count = ? WHERE id = ?")
+        sqlx::query("UPDATE versions SET status = 'active', chunk_count = $1 WHERE id = $2")
             .bind(chunks.len() as i64)
             .bind(version_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE documents SET active_version_id = ?, title = ?, updated_at = ? WHERE id = ?",
+            "UPDATE documents SET active_version_id = $1, title = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(version_id)
         .bind(title)
@@ -309,7 +370,7 @@ impl Store {
     }
 
     pub async fn fail_version(&self, version_id: &str, error: &str) -> Result<()> {
-        sqlx::query("UPDATE versions SET status = 'failed', error = ? WHERE id = ?")
+        sqlx::query("UPDATE versions SET status = 'failed', error = $1 WHERE id = $2")
             .bind(error)
             .bind(version_id)
             .execute(&self.pool)
@@ -353,7 +414,7 @@ impl Store {
         let Some(version) = doc.active_version_id else {
             return Ok(Vec::new());
         };
-        let rows = sqlx::query("SELECT id, ordinal, section, page, text FROM chunks WHERE version_id = ? ORDER BY ordinal")
+        let rows = sqlx::query("SELECT id, ordinal, section, page, text FROM chunks WHERE version_id = $1 ORDER BY ordinal")
             .bind(version)
             .fetch_all(&self.pool)
             .await?;
@@ -371,7 +432,7 @@ impl Store {
 
     /// Remove a document with its versions and chunks.
     pub async fn delete_document(&self, id: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM documents WHERE id = ?")
+        let r = sqlx::query("DELETE FROM documents WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -386,7 +447,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         sqlx::query(
-            "INSERT INTO conversations (id, owner, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO conversations (id, owner, created_at, updated_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&id)
         .bind(owner)
@@ -400,7 +461,7 @@ impl Store {
     /// Messages of `owner`'s conversation, oldest first; `NotFound` if there is no such
     /// conversation or it belongs to someone else.
     pub async fn conversation(&self, id: &str, owner: &str) -> Result<Vec<Message>> {
-        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND owner = ?")
+        let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = $1 AND owner = $2")
             .bind(id)
             .bind(owner)
             .fetch_optional(&self.pool)
@@ -409,7 +470,7 @@ impl Store {
             return Err(StoreError::NotFound(format!("conversation {id}")));
         }
         let rows = sqlx::query(
-            "SELECT id, role, content, answer, created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+            "SELECT id, role, content, answer, created_at FROM messages WHERE conversation_id = $1 ORDER BY created_at, role DESC",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -449,7 +510,7 @@ impl Store {
                 Some(answer.to_string()),
             ),
         ] {
-            sqlx::query("INSERT INTO messages (id, conversation_id, role, content, answer, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO messages (id, conversation_id, role, content, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id)
                 .bind(conversation_id)
                 .bind(role)
@@ -459,7 +520,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
             .bind(&ts)
             .bind(conversation_id)
             .execute(&mut *tx)
@@ -482,7 +543,7 @@ impl Store {
     /// `owner`'s conversations, most recently active first.
     pub async fn conversations(&self, owner: &str, limit: i64) -> Result<Vec<ConversationSummary>> {
         let rows = sqlx::query(
-            "SELECT c.id, COALESCE((SELECT m.content FROM messages m WHERE m.conversation_id = c.id                AND m.role = 'user' ORDER BY m.created_at, m.rowid LIMIT 1), ''), c.created_at, c.updated_at              FROM conversations c WHERE c.owner = ? ORDER BY c.updated_at DESC LIMIT ?",
+            "SELECT c.id, COALESCE((SELECT m.content FROM messages m WHERE m.conversation_id = c.id                AND m.role = 'user' ORDER BY m.created_at LIMIT 1), ''), c.created_at, c.updated_at              FROM conversations c WHERE c.owner = $1 ORDER BY c.updated_at DESC LIMIT $2",
         )
         .bind(owner)
         .bind(limit)
@@ -510,7 +571,7 @@ impl Store {
                 continue;
             }
             let row = sqlx::query(
-                "SELECT v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id WHERE d.id = ?",
+                "SELECT v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id WHERE d.id = $1",
             )
             .bind(id)
             .fetch_optional(&self.pool)
@@ -537,12 +598,12 @@ impl Store {
             )));
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE versions SET groups = ? WHERE id = ?")
+        sqlx::query("UPDATE versions SET groups = $1 WHERE id = $2")
             .bind(serde_json::to_string(groups).unwrap_or_else(|_| "[]".into()))
             .bind(&version_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE documents SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE documents SET updated_at = $1 WHERE id = $2")
             .bind(now())
             .bind(document_id)
             .execute(&mut *tx)
@@ -552,7 +613,7 @@ impl Store {
     }
 }
 
-fn document_from_row(r: &sqlx::sqlite::SqliteRow) -> Document {
+fn document_from_row(r: &sqlx::any::AnyRow) -> Document {
     let number: Option<i64> = r.get(8);
     Document {
         id: r.get(0),

@@ -89,6 +89,12 @@ pub fn start_app(
                     created_by: "tests",
                 })
                 .await
+                .map(|_| ())
+                .or_else(|e| match e {
+                    // Replicas sharing one database register it once.
+                    regula::store::StoreError::Conflict(_) => Ok(()),
+                    other => Err(other),
+                })
                 .expect("admin key");
             for rel in fixtures {
                 let bytes = std::fs::read(sample(rel)).expect("fixture");
@@ -237,4 +243,21 @@ pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_js
         .expect("upload request");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A new, empty database on the PostgreSQL server named by `REGULA_TEST_DATABASE_URL`
+/// (scripts/test.sh starts one), or `None` when none is configured.
+pub async fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("REGULA_TEST_DATABASE_URL").ok()?;
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("the PostgreSQL named by REGULA_TEST_DATABASE_URL is reachable");
+    let name = format!("regula_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("a database path in the URL");
+    Some(format!("{prefix}/{name}"))
 }

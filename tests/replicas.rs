@@ -1,0 +1,113 @@
+//! Two Regula replicas sharing one PostgreSQL (when `REGULA_TEST_DATABASE_URL` names a server):
+//! accounts, sessions, conversations and the job list live in the database, so a user signed in
+//! on one replica is signed in on the other and continues the same conversation there.
+
+mod common;
+
+use common::{anonymous, client, start_app};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn replicas_share_accounts_sessions_conversations_and_audit_through_postgres() {
+    let Some(url) = common::fresh_postgres().await else {
+        eprintln!("REGULA_TEST_DATABASE_URL is not set: no PostgreSQL to share");
+        return;
+    };
+    let (a_url, b_url) = (url.clone(), url);
+    let (a, b) = std::thread::spawn(move || {
+        let a = start_app(move |s| s.database.url = Some(a_url), common::FIXTURES);
+        let b = start_app(move |s| s.database.url = Some(b_url), common::FIXTURES);
+        (a, b)
+    })
+    .join()
+    .expect("replicas start");
+
+    let r = client()
+        .post(a.url("/api/v1/users"))
+        .json(&json!({"username": "rita", "password": "replica password", "role": "employee"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = anonymous()
+        .post(a.url("/api/v1/auth/login"))
+        .json(&json!({"username": "rita", "password": "replica password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |base: String, body: Value| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        async move {
+            let r = anonymous()
+                .post(format!("{base}/api/v1/ask"))
+                .header("cookie", cookie)
+                .header("x-csrf-token", csrf)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let first = post(
+        a.url(""),
+        json!({"question": "How many hours of annual leave do I earn per pay period?"}),
+    )
+    .await;
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    // The other replica knows the session and continues the conversation.
+    let second = post(
+        b.url(""),
+        json!({"question": "And how much of it can I carry over?", "conversation_id": conversation}),
+    )
+    .await;
+    assert_eq!(second["conversation_id"], conversation.as_str());
+    let history: Value = anonymous()
+        .get(a.url(&format!("/api/v1/conversations/{conversation}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["messages"].as_array().unwrap().len(),
+        4,
+        "{history:#}"
+    );
+    // Both see the same users and audit trail.
+    for replica in [&a, &b] {
+        let users: Value = client()
+            .get(replica.url("/api/v1/users"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(users.to_string().contains("rita"));
+        let audit: Value = client()
+            .get(replica.url("/api/v1/audit?limit=10"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "{audit:#}");
+    }
+}
