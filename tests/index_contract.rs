@@ -1,0 +1,203 @@
+//! The contract every `VectorIndex` keeps, run against the embedded qdrant-edge index: new points
+//! stay invisible until their version is activated, activation swaps versions, the group filter
+//! is part of the query (no groups → nothing), regrouping, deletion, purging of never-activated
+//! points, and each search mode finding the nearest point.
+
+use regula::index::{ChunkPayload, ChunkPoint, EdgeIndex, SearchMode, SearchRequest, VectorIndex};
+use regula::lexical::Sparse;
+
+const DIM: usize = 8;
+
+/// A unit vector along axis `i` (nearly: a little of every axis, so cosines differ).
+fn dense(i: usize) -> Vec<f32> {
+    let mut v = vec![0.05f32; DIM];
+    v[i % DIM] = 1.0;
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / norm).collect()
+}
+
+fn sparse(term: u32) -> Sparse {
+    Sparse {
+        indices: vec![term],
+        values: vec![1.0],
+    }
+}
+
+fn point(doc: &str, version: &str, groups: &[&str], i: usize) -> ChunkPoint {
+    ChunkPoint {
+        payload: ChunkPayload {
+            chunk_id: uuid::Uuid::new_v4().to_string(),
+            document_id: doc.into(),
+            version_id: version.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            title: format!("{doc} title"),
+            source: format!("{doc}.md"),
+            section: format!("{doc} > part {i}"),
+            page: None,
+            ordinal: i,
+            text: format!("{doc} {version} passage {i}"),
+        },
+        dense: dense(i),
+        sparse: sparse(100 + i as u32),
+    }
+}
+
+fn search(
+    index: &dyn VectorIndex,
+    i: usize,
+    groups: Option<&[&str]>,
+    mode: SearchMode,
+) -> Vec<(String, String)> {
+    let hits = index
+        .search(&SearchRequest {
+            dense: dense(i),
+            sparse: sparse(100 + i as u32),
+            groups: groups.map(|g| g.iter().map(|s| s.to_string()).collect()),
+            mode,
+            limit: 10,
+            prefetch: 20,
+            rrf_k: 60,
+            dense_weight: 1.0,
+            sparse_weight: 1.0,
+        })
+        .expect("search");
+    hits.iter()
+        .map(|h| (h.payload.document_id.clone(), h.payload.version_id.clone()))
+        .collect()
+}
+
+fn docs(hits: &[(String, String)]) -> Vec<&str> {
+    let mut d: Vec<&str> = hits.iter().map(|(doc, _)| doc.as_str()).collect();
+    d.sort();
+    d.dedup();
+    d
+}
+
+/// The contract, for any implementation.
+fn contract(index: &dyn VectorIndex) {
+    index
+        .upsert(
+            (0..3)
+                .map(|i| point("hr-rules", "v1", &["hr"], i))
+                .collect(),
+        )
+        .unwrap();
+    index
+        .upsert(
+            (3..6)
+                .map(|i| point("canteen", "c1", &["everyone"], i))
+                .collect(),
+        )
+        .unwrap();
+    assert_eq!(index.count().unwrap(), 6);
+    assert!(
+        search(index, 0, None, SearchMode::Hybrid).is_empty(),
+        "invisible before activation"
+    );
+    index.activate("v1", None).unwrap();
+    index.activate("c1", None).unwrap();
+
+    // Each mode finds the nearest point first; similarity is the cosine.
+    for mode in [SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid] {
+        let hits = search(index, 4, None, mode);
+        assert_eq!(hits[0].0, "canteen", "{mode:?}: {hits:?}");
+    }
+    let best = index
+        .search(&SearchRequest {
+            dense: dense(1),
+            sparse: sparse(101),
+            groups: None,
+            mode: SearchMode::Dense,
+            limit: 1,
+            prefetch: 10,
+            rrf_k: 60,
+            dense_weight: 1.0,
+            sparse_weight: 1.0,
+        })
+        .unwrap();
+    assert!(
+        (best[0].dense_similarity - 1.0).abs() < 1e-3,
+        "{}",
+        best[0].dense_similarity
+    );
+    assert_eq!(best[0].payload.section, "hr-rules > part 1");
+
+    // The group filter is inside the query: no groups reads nothing, not everything.
+    assert_eq!(
+        docs(&search(index, 0, Some(&["everyone"]), SearchMode::Hybrid)),
+        vec!["canteen"]
+    );
+    assert_eq!(
+        docs(&search(
+            index,
+            0,
+            Some(&["hr", "everyone"]),
+            SearchMode::Hybrid
+        )),
+        vec!["canteen", "hr-rules"]
+    );
+    assert!(search(index, 0, Some(&[]), SearchMode::Hybrid).is_empty());
+    assert!(search(index, 0, Some(&["exec"]), SearchMode::Dense).is_empty());
+
+    // A new version replaces the old in one step.
+    index
+        .upsert(
+            (0..2)
+                .map(|i| point("hr-rules", "v2", &["hr"], i))
+                .collect(),
+        )
+        .unwrap();
+    assert!(search(index, 0, Some(&["hr"]), SearchMode::Hybrid)
+        .iter()
+        .all(|(_, v)| v == "v1"));
+    index.activate("v2", Some("v1")).unwrap();
+    let hits = search(index, 0, Some(&["hr"]), SearchMode::Hybrid);
+    assert!(
+        !hits.is_empty() && hits.iter().all(|(_, v)| v == "v2"),
+        "{hits:?}"
+    );
+    assert_eq!(index.count().unwrap(), 5);
+
+    // Regrouping applies at once.
+    index.set_groups("v2", &["exec".to_string()]).unwrap();
+    assert!(search(index, 0, Some(&["hr"]), SearchMode::Hybrid).is_empty());
+    assert_eq!(
+        docs(&search(index, 0, Some(&["exec"]), SearchMode::Hybrid)),
+        vec!["hr-rules"]
+    );
+
+    // Points never activated (a crash mid-ingest) are purged; active ones stay.
+    index
+        .upsert(vec![point("canteen", "c2", &["everyone"], 7)])
+        .unwrap();
+    assert_eq!(index.count().unwrap(), 6);
+    index.purge_inactive().unwrap();
+    assert_eq!(index.count().unwrap(), 5);
+
+    index.delete_version("c1").unwrap();
+    assert_eq!(
+        docs(&search(index, 4, None, SearchMode::Hybrid)),
+        vec!["hr-rules"]
+    );
+    index.delete_document("hr-rules").unwrap();
+    assert!(search(index, 0, None, SearchMode::Hybrid).is_empty());
+    assert_eq!(index.count().unwrap(), 0);
+    index.flush().unwrap();
+}
+
+#[test]
+fn the_embedded_index_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = EdgeIndex::open(dir.path(), "contract-test-model", DIM).expect("opens");
+    contract(&index);
+}
+
+#[test]
+fn the_embedded_index_refuses_vectors_of_another_model() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(EdgeIndex::open(dir.path(), "model-a", DIM).expect("opens"));
+    let err = EdgeIndex::open(dir.path(), "model-b", DIM)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("model-a"), "{err}");
+}
