@@ -10,7 +10,7 @@ const DIM: usize = 8;
 
 /// A unit vector along axis `i` (nearly: a little of every axis, so cosines differ).
 fn dense(i: usize) -> Vec<f32> {
-    let mut v = vec![0.05f32; DIM];
+    let mut v = [0.05f32; DIM];
     v[i % DIM] = 1.0;
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter().map(|x| x / norm).collect()
