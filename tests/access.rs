@@ -481,14 +481,7 @@ async fn credentials_are_required_and_roles_enforced() {
     let found = r.text().await.unwrap();
     assert!(found.contains(&w.ids[0]), "{found}");
     assert!(!found.contains(&w.ids[1]), "{found}");
-    let keys: Value = client()
-        .get(app.url("/api/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, keys) = common::get_json(app, "/api/v1/keys").await;
     let listed = keys["keys"]
         .as_array()
         .unwrap()
@@ -718,14 +711,7 @@ async fn answers_are_audited_and_take_feedback_from_their_asker() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let fb: Value = client()
-        .get(w.app.url("/api/v1/feedback?rating=down"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, fb) = common::get_json(&w.app, "/api/v1/feedback?rating=down").await;
     let entry = fb["feedback"]
         .as_array()
         .unwrap()
@@ -735,14 +721,8 @@ async fn answers_are_audited_and_take_feedback_from_their_asker() {
     assert_eq!(entry["comment"], "the appeal deadline is missing");
     assert_eq!(entry["question"], DOCS[0].question);
 
-    let audit: Value = client()
-        .get(w.app.url(&format!("/api/v1/audit?actor=user:{}", hana.id)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, audit) =
+        common::get_json(&w.app, &format!("/api/v1/audit?actor=user:{}", hana.id)).await;
     let row = audit["entries"]
         .as_array()
         .unwrap()

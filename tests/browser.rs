@@ -7,7 +7,7 @@ mod common;
 
 use common::webdriver::{Driver, Session, ENTER};
 use common::{client, shared_app, TestApp};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const PASSWORD: &str = "browser test password";
 
@@ -163,14 +163,7 @@ async fn employees_and_admins_use_the_web_ui_in_chromium() {
     s.click_css(".thumb[data-rating='down']", 10).await;
     s.wait_for(".feedback-form:not([hidden]) textarea", 10)
         .await;
-    let feedback: Value = client()
-        .get(app.url("/api/v1/feedback?rating=down"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, feedback) = common::get_json(app, "/api/v1/feedback?rating=down").await;
     assert!(
         feedback["feedback"]
             .as_array()
@@ -229,14 +222,7 @@ async fn employees_and_admins_use_the_web_ui_in_chromium() {
         .as_str()
         .unwrap()
         .to_string();
-    let chunks: Value = client()
-        .get(app.url(&format!("/api/v1/documents/{doc_id}/chunks")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, chunks) = common::get_json(app, &format!("/api/v1/documents/{doc_id}/chunks")).await;
     let stored = chunks["chunks"][0]["text"]
         .as_str()
         .unwrap_or_default()

@@ -91,23 +91,9 @@ async fn replicas_share_accounts_sessions_conversations_and_audit_through_postgr
     );
     // Both see the same users and audit trail.
     for replica in [&a, &b] {
-        let users: Value = client()
-            .get(replica.url("/api/v1/users"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, users) = common::get_json(replica, "/api/v1/users").await;
         assert!(users.to_string().contains("rita"));
-        let audit: Value = client()
-            .get(replica.url("/api/v1/audit?limit=10"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, audit) = common::get_json(replica, "/api/v1/audit?limit=10").await;
         assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "{audit:#}");
     }
 }
