@@ -655,10 +655,6 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(Store::open(&settings.database_url()).await?)
 }
 
-async fn hash_password(p: String) -> anyhow::Result<String> {
-    Ok(tokio::task::spawn_blocking(move || password::hash(&p)).await??)
-}
-
 async fn users(settings: &Settings, command: &UserCommand, json_out: bool) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
     match command {
@@ -676,7 +672,7 @@ async fn users(settings: &Settings, command: &UserCommand, json_out: bool) -> an
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let hash = hash_password(password).await?;
+            let hash = password::hash_off_runtime(password).await?;
             let groups = normalise_groups(groups.clone());
             let user = store
                 .create_user(NewUser {
@@ -703,7 +699,7 @@ async fn users(settings: &Settings, command: &UserCommand, json_out: bool) -> an
                 return Ok(());
             }
             let password = tokens::random_token()?.chars().take(20).collect::<String>();
-            let hash = hash_password(password.clone()).await?;
+            let hash = password::hash_off_runtime(password.clone()).await?;
             store
                 .create_user(NewUser {
                     username: "admin",

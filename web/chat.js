@@ -279,7 +279,11 @@ async function ask() {
   const send = document.getElementById("send");
   send.disabled = true;
   try {
-    const response = await fetchStream(question, controller.signal);
+    const body = { question };
+    if (state.conversationId) body.conversation_id = state.conversationId;
+    const response = await api("/api/v1/ask", {
+      method: "POST", body, accept: "text/event-stream", signal: controller.signal,
+    });
     await readEvents(response, (name, data) => {
       if (name === "passages") view.passages(data);
       else if (name === "token") view.token(data.text);
@@ -292,28 +296,13 @@ async function ask() {
       box.scrollTop = box.scrollHeight;
     });
   } catch (e) {
-    if (e.name !== "AbortError") view.error(e.message);
+    if (e.status === 401) start(); // the session ended: back to the sign-in form
+    else if (e.name !== "AbortError") view.error(e.message);
   } finally {
     state.busy = null;
     send.disabled = false;
     input.focus();
   }
-}
-
-async function fetchStream(question, signal) {
-  const body = { question };
-  if (state.conversationId) body.conversation_id = state.conversationId;
-  const headers = { "Content-Type": "application/json", "Accept": "text/event-stream" };
-  const me = await whoAmI(); // refreshes the CSRF token (sessions can be renewed elsewhere)
-  if (!me) { start(); throw new Error(t("signIn")); }
-  if (me.csrf_token) headers["X-CSRF-Token"] = me.csrf_token;
-  const r = await fetch("/api/v1/ask", { method: "POST", headers, body: JSON.stringify(body), signal, credentials: "same-origin" });
-  if (!r.ok) {
-    let message = r.statusText;
-    try { message = (await r.json()).error.message; } catch (_) { /* not JSON */ }
-    throw new Error(message);
-  }
-  return r;
 }
 
 start().catch((e) => {

@@ -151,7 +151,7 @@ async function failure(r) {
 }
 
 /** fetch() with the session's CSRF token on state-changing requests; JSON in and out. */
-export async function api(path, { method = "GET", body, form, accept } = {}) {
+export async function api(path, { method = "GET", body, form, accept, signal } = {}) {
   const headers = {};
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   if (accept) headers["Accept"] = accept;
@@ -161,7 +161,7 @@ export async function api(path, { method = "GET", body, form, accept } = {}) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const r = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  const r = await fetch(path, { method, headers, body: payload, signal, credentials: "same-origin" });
   if (!r.ok) throw await failure(r);
   if (accept === "text/event-stream") return r;
   const type = r.headers.get("content-type") || "";

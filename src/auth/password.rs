@@ -27,6 +27,13 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
+/// `hash` on a blocking thread: argon2 takes tens of milliseconds of CPU by design.
+pub async fn hash_off_runtime(password: String) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| PasswordError::Hash(e.to_string()))?
+}
+
 /// Whether `password` matches `stored`. With no stored hash (unknown user, SSO-only account) a
 /// dummy hash is still checked, so the answer takes as long as for a real account.
 pub fn verify(password: &str, stored: Option<&str>) -> bool {

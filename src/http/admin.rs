@@ -13,15 +13,11 @@ use super::AppState;
 use crate::auth::{normalise_groups, password, tokens, Role, Scope};
 use crate::store::{AuditQuery, NewApiKey, NewUser, UserUpdate};
 
-/// argon2 is slow by design: off the async runtime.
 async fn hash_password(p: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash(&p))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| match e {
-            password::PasswordError::TooShort(_) => ApiError::BadRequest(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        })
+    password::hash_off_runtime(p).await.map_err(|e| match e {
+        password::PasswordError::TooShort(_) => ApiError::BadRequest(e.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    })
 }
 
 fn check_username(name: &str) -> Result<()> {
