@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use crate::app::App;
-use crate::store::{Job, QueuedJob, StoreError};
+use crate::app::{App, AppError};
+use crate::index::{IndexError, VectorIndex};
+use crate::store::{Backend, Job, QueuedJob, Recovery, Store, StoreError, JOB_LEASE};
 
 /// How often an idle worker looks for due jobs (retries become due without a wake-up).
 const IDLE_POLL: Duration = Duration::from_millis(1_000);
@@ -17,6 +18,85 @@ pub fn start_workers(app: &Arc<App>) {
     for n in 0..app.settings.ingest.workers.max(1) {
         let app = app.clone();
         tokio::spawn(async move { worker(app, n).await });
+    }
+    // Replicas sharing a database take back the jobs of one that stopped, once its leases end.
+    if app.store.backend() == Backend::Postgres {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(JOB_LEASE / 2);
+            loop {
+                tick.tick().await;
+                match recover_abandoned(&app.store, &app.index, Recovery::Shared).await {
+                    Ok(0) => {}
+                    Ok(_) => app.job_wakeup.notify_waiters(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not recover abandoned ingest jobs")
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Fail the versions a stopped process was building, remove their points from the index, and
+/// queue its jobs again. Returns how many jobs went back to the queue.
+pub async fn recover_abandoned(
+    store: &Store,
+    index: &Arc<dyn VectorIndex>,
+    recovery: Recovery,
+) -> Result<u64, AppError> {
+    let versions = store.fail_abandoned_versions(recovery).await?;
+    if !versions.is_empty() || recovery == Recovery::Exclusive {
+        let index = index.clone();
+        let exclusive = recovery == Recovery::Exclusive;
+        tokio::task::spawn_blocking(move || {
+            for v in &versions {
+                index.delete_version(v)?;
+            }
+            // Alone, any point never activated is left over (even one whose version row the
+            // crash prevented); shared, another replica's fresh points are not ours to drop.
+            if exclusive {
+                index.purge_inactive()?;
+            }
+            Ok::<_, IndexError>(())
+        })
+        .await
+        .map_err(|e| IndexError::Engine(e.to_string()))??;
+    }
+    let requeued = store.requeue_abandoned_jobs(recovery).await?;
+    if requeued > 0 {
+        tracing::info!(jobs = requeued, "resuming interrupted ingest jobs");
+    }
+    Ok(requeued)
+}
+
+/// Run `work` while renewing the job's lease; `None` when the lease was lost (the job was taken
+/// back after this process stalled past its lease), and the work is abandoned.
+pub async fn with_lease<T>(
+    store: &Store,
+    job_id: &str,
+    attempt: u32,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let renew = async {
+        let mut tick = tokio::time::interval(JOB_LEASE / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match store.renew_job_lease(job_id, attempt).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // A database hiccup: keep working, the next renewal may succeed in time.
+                Err(e) => tracing::warn!(error = %e, "could not renew an ingest job's lease"),
+            }
+        }
+    };
+    tokio::select! {
+        out = work => Some(out),
+        () = renew => {
+            tracing::warn!(job_id, "lost the lease on an ingest job; another process runs it");
+            None
+        }
     }
 }
 
@@ -43,11 +123,21 @@ async fn worker(app: Arc<App>, n: usize) {
             let app = app.clone();
             let job = job.clone();
             tokio::spawn(
-                async move { app.ingestor.run_job(&job, None).await }.instrument(span.clone()),
+                async move {
+                    with_lease(
+                        &app.store,
+                        &job.id,
+                        job.attempts,
+                        app.ingestor.run_job(&job, None),
+                    )
+                    .await
+                }
+                .instrument(span.clone()),
             )
         };
         let recorded = match run.await {
-            Ok(result) => record(&app, &job, result).instrument(span).await,
+            Ok(Some(result)) => record(&app, &job, result).instrument(span).await,
+            Ok(None) => Ok(()),
             Err(e) => {
                 tracing::error!(parent: &span, error = %e, "the ingest job crashed");
                 app.store

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use regula::auth::{Role, Scope};
 use regula::store::{
-    Backend, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion, Rating, Store,
-    StoreError, UserUpdate,
+    Backend, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion, Rating,
+    Recovery, Store, StoreError, UserUpdate,
 };
 
 /// The databases to run against: a fresh SQLite file, and a fresh PostgreSQL database when
@@ -188,8 +188,67 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
             .unwrap();
         let j = store.job(&job.id).await.unwrap();
         assert_eq!((j.pages, j.chunks, j.embedded), (5, 10, 6));
-        assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
+        // The job is building a version. While its claim is renewed, a replica that starts (or
+        // recovers) on a shared database leaves both alone; the claimant keeps its lease, an
+        // older claim of the same job does not.
+        let doc = store
+            .ensure_document("doc-0.md", "Doc", JobOrigin::Upload)
+            .await
+            .unwrap();
+        let version = store
+            .create_version(NewVersion {
+                document_id: &doc.id,
+                content_hash: "h",
+                format: "markdown",
+                groups: &["everyone".to_string()],
+                pages: 1,
+                original_path: "/tmp/x",
+            })
+            .await
+            .unwrap();
+        store
+            .job_progress(&job.id, Some(&doc.id), Some(&version), 5, 10, 6)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .requeue_abandoned_jobs(Recovery::Shared)
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(store
+            .fail_abandoned_versions(Recovery::Shared)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.renew_job_lease(&job.id, 2).await.unwrap());
+        assert!(
+            !store.renew_job_lease(&job.id, 1).await.unwrap(),
+            "a superseded claim"
+        );
+        // Alone on its database, a starting process knows every running job was left over.
+        assert_eq!(
+            store
+                .fail_abandoned_versions(Recovery::Exclusive)
+                .await
+                .unwrap(),
+            vec![version.clone()]
+        );
+        assert_eq!(
+            store
+                .requeue_abandoned_jobs(Recovery::Exclusive)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            !store.renew_job_lease(&job.id, 2).await.unwrap(),
+            "taken back: the claim is gone"
+        );
         assert_eq!(store.jobs(Some("queued"), 10, 0).await.unwrap().len(), 1);
+        let versions = store.versions(&doc.id).await.unwrap();
+        assert_eq!(versions[0].status, "failed");
         store
             .finish_job(&job.id, Err(("malformed", "bad file")))
             .await

@@ -39,6 +39,8 @@ pub enum IngestError {
     Internal(String),
     #[error("the file took longer than its time budget of {0} s")]
     TimedOut(u64),
+    #[error("this process stalled past the job's lease and the job was taken back; run it again")]
+    LeaseLost,
 }
 
 impl IngestError {
@@ -56,6 +58,7 @@ impl IngestError {
             IngestError::Io(_) => "io",
             IngestError::Internal(_) => "internal",
             IngestError::TimedOut(_) => "timeout",
+            IngestError::LeaseLost => "lease_lost",
         }
     }
 
@@ -137,13 +140,13 @@ fn sparse_text(section: &str, text: &str) -> String {
     let heading = section.rsplit(" > ").next().unwrap_or(section);
     format!("{section}\n{heading}\n{heading}\n{text}")
 }
-const EMBED_BATCH: usize = 64;
+pub const EMBED_BATCH: usize = 64;
 
 /// The text a passage is embedded from: its section path and body. With an embedding model that
 /// cannot read Korean, a Korean passage's vector carries no meaning (Korean questions are answered
 /// from the sparse side; see `embed.multilingual`), yet its jamo-split tokens made it the most
 /// expensive thing to embed: such passages are embedded from a short prefix.
-fn dense_text(section: &str, text: &str, unreadable_chars: usize) -> String {
+pub fn dense_text(section: &str, text: &str, unreadable_chars: usize) -> String {
     let full = format!("{section}\n{text}");
     if unreadable_chars > 0 && crate::lexical::hangul_ratio(&full) > 0.5 {
         full.chars().take(unreadable_chars).collect()
@@ -184,7 +187,10 @@ impl Ingestor {
             reindex: false,
             origin: JobOrigin::Cli,
         };
-        let result = self.run(&job_id, input, progress).await;
+        let result =
+            crate::jobs::with_lease(&self.store, &job_id, 1, self.run(&job_id, input, progress))
+                .await
+                .unwrap_or(Err(IngestError::LeaseLost));
         let outcome = match &result {
             Ok(r) => Ok(r.outcome),
             Err(e) => Err((e.kind(), e.to_string())),

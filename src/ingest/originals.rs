@@ -77,11 +77,19 @@ impl Originals {
         })
     }
 
-    /// Temporary files a crash left behind.
+    /// Temporary files a crash left behind. Only old ones: the folder may be shared with other
+    /// replicas whose uploads are streaming into their own temporary files right now.
     pub fn clean_temporary(&self) {
+        let stale = |e: &std::fs::DirEntry| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+        };
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(".tmp") {
+                if e.file_name().to_string_lossy().ends_with(".tmp") && stale(&e) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }

@@ -1,10 +1,26 @@
 //! The persistent ingest queue: jobs are claimed atomically, retried with a delay, and put back in
-//! the queue when a process stopped in the middle of one.
+//! the queue when the process running one stopped (its lease ran out).
 
 use serde::Serialize;
 use sqlx::Row;
 
 use super::{now, timestamp, Backend, Result, Store, StoreError};
+
+/// How long a claim holds without renewal. The claimant renews it every third of this; a job
+/// whose lease ran out was left by a stopped process and goes back to the queue.
+pub const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(90);
+
+fn lease_end() -> String {
+    timestamp(chrono::Utc::now() + chrono::Duration::from_std(JOB_LEASE).unwrap_or_default())
+}
+
+/// Whether this process is the only one using the database (SQLite in its data dir, locked), so
+/// every `running` job at start is left over, leases or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    Exclusive,
+    Shared,
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -108,13 +124,15 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         sqlx::query(
-            "INSERT INTO jobs (id, source, status, origin, attempts, created_at, updated_at) VALUES ($1, $2, 'running', $3, 1, $4, $5)",
+            "INSERT INTO jobs (id, source, status, origin, attempts, created_at, updated_at, lease_until) \
+             VALUES ($1, $2, 'running', $3, 1, $4, $5, $6)",
         )
         .bind(&id)
         .bind(source)
         .bind(origin.as_str())
         .bind(&ts)
         .bind(&ts)
+        .bind(lease_end())
         .execute(&self.pool)
         .await?;
         Ok(id)
@@ -153,13 +171,14 @@ impl Store {
             Backend::Sqlite => "",
         };
         let row = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = $1 \
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = $1, lease_until = $2 \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND blob IS NOT NULL \
                          AND (not_before IS NULL OR not_before <= $1) ORDER BY created_at, id LIMIT 1 {lock}) \
                AND status = 'queued' \
              RETURNING id, source, groups, blob, origin, attempts"
         ))
         .bind(&ts)
+        .bind(lease_end())
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
@@ -195,15 +214,34 @@ impl Store {
         Ok(())
     }
 
-    /// Jobs a stopped process left `running` go back to the queue (their half-built version was
-    /// already failed and its points purged on start).
-    pub async fn requeue_running_jobs(&self) -> Result<u64> {
+    /// Extend the claim on a running job. `false`: the claim is lost (the lease ran out and
+    /// another process took the job back, or it was finished), so the caller must stop.
+    pub async fn renew_job_lease(&self, id: &str, attempt: u32) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND status = 'running' AND attempts = $3",
+        )
+        .bind(lease_end())
+        .bind(id)
+        .bind(i64::from(attempt))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Jobs whose claimant stopped go back to the queue (or fail, for a CLI run whose bytes were
+    /// never queued). `Exclusive`: every running job is such a job.
+    pub async fn requeue_abandoned_jobs(&self, recovery: Recovery) -> Result<u64> {
+        let cutoff = match recovery {
+            Recovery::Exclusive => "9999".to_string(),
+            Recovery::Shared => now(),
+        };
         let r = sqlx::query(
             "UPDATE jobs SET status = CASE WHEN blob IS NULL THEN 'failed' ELSE 'queued' END, \
              error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = $1 \
-             WHERE status = 'running'",
+             WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
         )
         .bind(now())
+        .bind(cutoff)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())

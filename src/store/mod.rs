@@ -9,10 +9,11 @@ use sqlx::{AnyPool, ConnectOptions, Executor, Row};
 
 mod accounts;
 mod audit;
+mod copy;
 mod jobs;
 pub use accounts::{ApiKey, NewApiKey, NewUser, User, UserUpdate};
 pub use audit::{AuditEntry, AuditQuery, FeedbackEntry, NewAudit, Rating};
-pub use jobs::{Job, JobOrigin, NewJob, QueuedJob};
+pub use jobs::{Job, JobOrigin, NewJob, QueuedJob, Recovery, JOB_LEASE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -379,13 +380,32 @@ impl Store {
     }
 
     /// Versions left in `indexing` by a crash: never visible, now marked failed.
-    pub async fn fail_interrupted_versions(&self) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE versions SET status = 'failed', error = 'interrupted before it was activated' WHERE status = 'indexing'",
+    /// Versions left `indexing` by a process that stopped mid-ingest are marked failed; their
+    /// ids are returned so their points can be removed from the index. `Shared`: only versions no
+    /// job with a live lease is building, and older than one lease (a worker records its
+    /// version on the job just after creating it).
+    pub async fn fail_abandoned_versions(&self, recovery: Recovery) -> Result<Vec<String>> {
+        let (created_before, live_after) = match recovery {
+            Recovery::Exclusive => ("9999".to_string(), "9999".to_string()),
+            Recovery::Shared => (
+                timestamp(
+                    chrono::Utc::now() - chrono::Duration::from_std(JOB_LEASE).unwrap_or_default(),
+                ),
+                now(),
+            ),
+        };
+        let rows = sqlx::query(
+            "UPDATE versions SET status = 'failed', error = 'interrupted before it was activated' \
+             WHERE status = 'indexing' AND created_at < $1 AND NOT EXISTS ( \
+                 SELECT 1 FROM jobs j WHERE j.version_id = versions.id AND j.status = 'running' \
+                 AND j.lease_until >= $2) \
+             RETURNING id",
         )
-        .execute(&self.pool)
+        .bind(created_before)
+        .bind(live_after)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(r.rows_affected())
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
     pub async fn chunk_count(&self) -> Result<i64> {
