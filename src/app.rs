@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use crate::config::{LlmBackend, Settings};
 use crate::embed::{CrossEncoder, EmbedError, Embedder, FastEmbedder, Reranker};
-use crate::index::{EdgeIndex, IndexError, VectorIndex};
+use crate::index::{EdgeIndex, IndexError, RemoteIndex, VectorIndex};
 use crate::ingest::originals::Originals;
 use crate::ingest::Ingestor;
 use crate::llm::{Generator, LlamaGenerator, LlmError, OpenAiGenerator};
 use crate::rag::prompt::{PromptError, Prompts};
 use crate::rag::Rag;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Recovery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -35,6 +35,41 @@ pub enum AppError {
     Llm(#[from] LlmError),
     #[error(transparent)]
     Prompt(#[from] PromptError),
+}
+
+/// The configured vector index: a Qdrant server when `index.qdrant_url` is set, else the
+/// embedded engine in the data dir.
+pub async fn open_index(
+    settings: &Settings,
+    model_id: &str,
+    dimension: usize,
+) -> Result<Arc<dyn VectorIndex>, IndexError> {
+    let model = model_id.to_string();
+    match &settings.index.qdrant_url {
+        Some(url) => {
+            let (url, key, collection) = (
+                url.clone(),
+                settings.index.qdrant_api_key.clone(),
+                settings.index.collection.clone(),
+            );
+            tracing::info!(url = %url, collection = %collection, "vector index: qdrant server");
+            tokio::task::spawn_blocking(move || {
+                RemoteIndex::connect(&url, key.as_deref(), &collection, &model, dimension)
+                    .map(|i| Arc::new(i) as Arc<dyn VectorIndex>)
+            })
+            .await
+            .map_err(|e| IndexError::Engine(e.to_string()))?
+        }
+        None => {
+            let dir = settings.data_dir.join("index");
+            tokio::task::spawn_blocking(move || {
+                EdgeIndex::open(&dir, &model, dimension)
+                    .map(|i| Arc::new(i) as Arc<dyn VectorIndex>)
+            })
+            .await
+            .map_err(|e| IndexError::Engine(e.to_string()))?
+        }
+    }
 }
 
 /// Which parts a command needs: `search` and `ingest` do not load the generation model.
@@ -91,31 +126,16 @@ impl App {
                     .map_err(|e| EmbedError::Failed(e.to_string()))??,
             )
         };
-        let index: Arc<dyn VectorIndex> = {
-            let (dir, model, dim) = (
-                data_dir.join("index"),
-                embedder.model_id().to_string(),
-                embedder.dimension(),
-            );
-            Arc::new(
-                tokio::task::spawn_blocking(move || EdgeIndex::open(&dir, &model, dim))
-                    .await
-                    .map_err(|e| IndexError::Engine(e.to_string()))??,
-            )
+        let index = open_index(&settings, embedder.model_id(), embedder.dimension()).await?;
+        // A crash mid-ingest leaves an `indexing` version, invisible points and a `running` job:
+        // fail the version, drop its points, queue the job again. Alone on SQLite, everything
+        // running was left over; on a shared database only what a stopped replica left.
+        let recovery = match store.backend() {
+            Backend::Sqlite => Recovery::Exclusive,
+            Backend::Postgres => Recovery::Shared,
         };
-        // A crash mid-ingest leaves an `indexing` version and invisible points: clear both.
-        if store.fail_interrupted_versions().await? > 0 {
-            let index = index.clone();
-            tokio::task::spawn_blocking(move || index.purge_inactive())
-                .await
-                .map_err(|e| IndexError::Engine(e.to_string()))??;
-        }
-        // Jobs a stopped process was running start again from the top.
-        let requeued = store.requeue_running_jobs().await?;
-        if requeued > 0 {
-            tracing::info!(jobs = requeued, "resuming interrupted ingest jobs");
-        }
-        let originals = Originals::new(data_dir.join("originals"));
+        crate::jobs::recover_abandoned(&store, &index, recovery).await?;
+        let originals = Originals::new(settings.originals_dir());
         originals.clean_temporary();
         let generator: Option<Arc<dyn Generator>> = match parts {
             Parts::Retrieval => None,

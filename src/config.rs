@@ -34,6 +34,29 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: LimitSettings,
     pub audit: AuditSettings,
+    pub index: IndexSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct IndexSettings {
+    /// A Qdrant server or cluster (`http://qdrant:6334`, gRPC); unset: the embedded engine in
+    /// the data dir. `QDRANT_URL` sets it too.
+    pub qdrant_url: Option<String>,
+    /// Sent as the server's API key (set it with `REGULA__INDEX__QDRANT_API_KEY` or `QDRANT_API_KEY`).
+    pub qdrant_api_key: Option<String>,
+    /// The collection on that server; several Regula deployments can share one server.
+    pub collection: String,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        Self {
+            qdrant_url: None,
+            qdrant_api_key: None,
+            collection: "regula".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -190,6 +213,10 @@ pub struct IngestSettings {
     pub watch_interval_secs: u64,
     /// Groups that may read documents from the watched folder.
     pub watch_groups: Vec<String>,
+    /// Where uploaded files and stored originals live; unset: `originals` in the data dir.
+    /// Replicas sharing a database must share this folder too (a network volume), since any
+    /// replica may run a job another one queued.
+    pub originals_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -288,6 +315,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             limits: LimitSettings::default(),
             audit: AuditSettings::default(),
+            index: IndexSettings::default(),
         }
     }
 }
@@ -390,6 +418,7 @@ impl Default for IngestSettings {
             watch_dir: None,
             watch_interval_secs: 30,
             watch_groups: vec!["everyone".to_string()],
+            originals_dir: None,
         }
     }
 }
@@ -413,6 +442,12 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
+        // The names Qdrant's own tools use, then Regula's own (which win).
+        figment = figment.merge(
+            Env::raw()
+                .only(&["QDRANT_URL", "QDRANT_API_KEY"])
+                .map(|k| format!("index.{}", k.as_str().to_ascii_lowercase()).into()),
+        );
         figment = figment.merge(Env::prefixed("REGULA__").split("__"));
         let settings: Settings = figment
             .extract()
@@ -452,6 +487,14 @@ impl Settings {
                 self.data_dir.join("regula.db").display()
             )
         })
+    }
+
+    /// Uploaded and stored original files.
+    pub fn originals_dir(&self) -> PathBuf {
+        self.ingest
+            .originals_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("originals"))
     }
 
     pub fn llm_path(&self) -> PathBuf {

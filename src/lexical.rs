@@ -221,7 +221,7 @@ impl Default for Analyzer {
 }
 
 /// A sparse vector as parallel arrays (indices unique).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sparse {
     pub indices: Vec<u32>,
     pub values: Vec<f32>,

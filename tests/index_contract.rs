@@ -1,9 +1,12 @@
-//! The contract every `VectorIndex` keeps, run against the embedded qdrant-edge index: new points
-//! stay invisible until their version is activated, activation swaps versions, the group filter
-//! is part of the query (no groups → nothing), regrouping, deletion, purging of never-activated
-//! points, and each search mode finding the nearest point.
+//! The contract every `VectorIndex` keeps, run against the embedded qdrant-edge index always and
+//! against a Qdrant server whenever `QDRANT_URL` names one: new points stay invisible until their
+//! version is activated, activation swaps versions, the group filter is part of the query (no
+//! groups → nothing), regrouping, deletion, purging of never-activated points, each search mode
+//! finding the nearest point, and refusal of an index built by another model.
 
-use regula::index::{ChunkPayload, ChunkPoint, EdgeIndex, SearchMode, SearchRequest, VectorIndex};
+use regula::index::{
+    ChunkPayload, ChunkPoint, EdgeIndex, RemoteIndex, SearchMode, SearchRequest, VectorIndex,
+};
 use regula::lexical::Sparse;
 
 const DIM: usize = 8;
@@ -200,4 +203,70 @@ fn the_embedded_index_refuses_vectors_of_another_model() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("model-a"), "{err}");
+}
+
+/// A Qdrant server named by `QDRANT_URL` (and `QDRANT_API_KEY`), in a collection of its own.
+#[test]
+fn a_qdrant_server_keeps_the_contract() {
+    let Ok(url) = std::env::var("QDRANT_URL") else {
+        eprintln!("QDRANT_URL is not set: the remote index contract is not run here");
+        return;
+    };
+    let key = std::env::var("QDRANT_API_KEY").ok();
+    let collection = format!("regula_contract_{}", uuid::Uuid::new_v4().simple());
+    let index = RemoteIndex::connect(&url, key.as_deref(), &collection, "model-a", DIM)
+        .expect("connects and creates the collection");
+    contract(&index);
+    // Reconnecting with the same model finds the collection; another model is refused.
+    drop(RemoteIndex::connect(&url, key.as_deref(), &collection, "model-a", DIM).expect("reopens"));
+    let err = RemoteIndex::connect(&url, key.as_deref(), &collection, "model-b", DIM)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("model-a"), "{err}");
+    index.drop_collection().expect("cleaned up");
+}
+
+#[test]
+fn the_embedded_index_exports_every_point_with_its_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = EdgeIndex::open(dir.path(), "export-model", DIM).expect("opens");
+    let points: Vec<ChunkPoint> = (0..7).map(|i| point("doc", "v1", &["hr"], i)).collect();
+    index.upsert(points.clone()).unwrap();
+    index
+        .upsert(vec![point("draft", "d1", &["hr"], 1)])
+        .unwrap();
+    index.activate("v1", None).unwrap();
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let (page, next) = index.export_page(cursor.as_deref(), 3).unwrap();
+        assert!(page.len() <= 3);
+        seen.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8, "every point once");
+    for original in &points {
+        let (found, active) = seen
+            .iter()
+            .find(|(p, _)| p.payload.chunk_id == original.payload.chunk_id)
+            .expect("exported");
+        assert!(*active);
+        assert_eq!(found.payload, original.payload);
+        assert_eq!(found.sparse, original.sparse);
+        let cos: f32 = found
+            .dense
+            .iter()
+            .zip(&original.dense)
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!((cos - 1.0).abs() < 1e-4, "dense vector kept: {cos}");
+    }
+    let (_, draft_active) = seen
+        .iter()
+        .find(|(p, _)| p.payload.document_id == "draft")
+        .expect("the draft too");
+    assert!(!draft_active, "never activated");
 }

@@ -12,7 +12,7 @@ use qdrant_edge::{
     ValueVariants, VectorInternal, VectorPersisted, VectorStructInternal, VectorStructPersisted,
     WithPayloadInterface, WithVector,
 };
-use qdrant_edge::{CreateIndex, FieldIndexOperations, NamedQuery};
+use qdrant_edge::{CreateIndex, FieldIndexOperations, NamedQuery, ScrollRequest};
 
 use super::{
     dot, ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest, VectorIndex,
@@ -156,6 +156,61 @@ impl EdgeIndex {
                 .push(Condition::Filter(inner));
         }
         Ok(filter)
+    }
+}
+
+impl EdgeIndex {
+    /// One page of the stored points (payload and both vectors), for copying the index elsewhere
+    /// (`regula migrate`); pass the returned cursor to read the next page, `None` at the end.
+    /// Each point's `active` flag is returned beside it.
+    #[allow(clippy::type_complexity)]
+    pub fn export_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<(ChunkPoint, bool)>, Option<String>), IndexError> {
+        let (records, next) = self
+            .shard
+            .scroll(ScrollRequest {
+                offset: cursor.map(point_id).transpose()?,
+                limit: Some(limit.max(1)),
+                filter: None,
+                with_payload: Some(WithPayloadInterface::Bool(true)),
+                with_vector: WithVector::Bool(true),
+                order_by: None,
+            })
+            .map_err(engine)?;
+        let mut points = Vec::with_capacity(records.len());
+        for r in records {
+            let Some(payload) = r.payload else { continue };
+            let active = payload.0.get("active").and_then(|v| v.as_bool()) == Some(true);
+            let payload: ChunkPayload =
+                serde_json::from_value(serde_json::Value::Object(payload.0)).map_err(engine)?;
+            let (mut dense, mut sparse) = (Vec::new(), crate::lexical::Sparse::default());
+            if let Some(VectorStructInternal::Named(v)) = r.vector {
+                for (name, vector) in v {
+                    match (name.as_str(), vector) {
+                        (DENSE, VectorInternal::Dense(d)) => dense = d,
+                        (SPARSE, VectorInternal::Sparse(s)) => {
+                            sparse = crate::lexical::Sparse {
+                                indices: s.indices,
+                                values: s.values,
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            points.push((
+                ChunkPoint {
+                    payload,
+                    dense,
+                    sparse,
+                },
+                active,
+            ));
+        }
+        Ok((points, next.map(|id| id.to_string())))
     }
 }
 

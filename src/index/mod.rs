@@ -1,9 +1,12 @@
 //! The vector index: dense + sparse vectors per chunk, hybrid search filtered by groups inside the
-//! query. `EdgeIndex` is the embedded default (qdrant-edge in the data dir).
+//! query. `EdgeIndex` is the embedded default (qdrant-edge in the data dir); `RemoteIndex` is a
+//! Qdrant server or cluster shared by several replicas.
 
 mod edge;
+mod remote;
 
 pub use edge::EdgeIndex;
+pub use remote::RemoteIndex;
 
 use serde::{Deserialize, Serialize};
 
