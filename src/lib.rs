@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lexical;
 pub mod llm;
 pub mod metrics;
+pub mod migrate;
 pub mod rag;
 pub mod store;
 pub mod watch;

@@ -1,0 +1,182 @@
+//! `regula migrate`'s copy: an embedded deployment (SQLite + the embedded index) moved into
+//! PostgreSQL and another index keeps its documents, passages, accounts and vectors — the active
+//! version answers searches there, a never-activated draft does not come along — and a second
+//! migration into the same target is refused. The target index here is a second embedded one
+//! (no Qdrant server can run on these machines); the Qdrant implementation keeps the same
+//! contract (tests/index_contract.rs).
+
+mod common;
+
+use std::sync::Arc;
+
+use regula::auth::Role;
+use regula::index::{ChunkPayload, ChunkPoint, EdgeIndex, SearchMode, SearchRequest, VectorIndex};
+use regula::lexical::Sparse;
+use regula::store::{JobOrigin, NewChunk, NewUser, NewVersion, Store};
+
+const DIM: usize = 4;
+
+fn unit(i: usize) -> Vec<f32> {
+    let mut v = vec![0.1f32; DIM];
+    v[i % DIM] = 1.0;
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+fn chunk_point(doc: &str, version: &str, chunk: &NewChunk) -> ChunkPoint {
+    ChunkPoint {
+        payload: ChunkPayload {
+            chunk_id: chunk.id.clone(),
+            document_id: doc.into(),
+            version_id: version.into(),
+            groups: vec!["everyone".into()],
+            title: "Leave".into(),
+            source: "leave.md".into(),
+            section: chunk.section.clone(),
+            page: None,
+            ordinal: chunk.ordinal,
+            text: chunk.text.clone(),
+        },
+        dense: unit(chunk.ordinal),
+        sparse: Sparse {
+            indices: vec![7 + chunk.ordinal as u32],
+            values: vec![1.0],
+        },
+    }
+}
+
+#[tokio::test]
+async fn an_embedded_deployment_moves_to_postgres_and_another_index() {
+    let Some(target_url) = common::fresh_postgres().await else {
+        eprintln!("REGULA_TEST_DATABASE_URL is not set: the migration test needs PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open_sqlite(&dir.path().join("regula.db"))
+        .await
+        .unwrap();
+    let source_index = Arc::new(EdgeIndex::open(&dir.path().join("index"), "m", DIM).unwrap());
+
+    // One document with an active version, and a draft version never activated.
+    let doc = source
+        .ensure_document("leave.md", "Leave", JobOrigin::Upload)
+        .await
+        .unwrap();
+    let everyone = vec!["everyone".to_string()];
+    let new_version = |hash: &'static str| NewVersion {
+        document_id: &doc.id,
+        content_hash: hash,
+        format: "markdown",
+        groups: &everyone,
+        pages: 1,
+        original_path: "/x",
+    };
+    let v1 = source.create_version(new_version("h1")).await.unwrap();
+    let chunks: Vec<NewChunk> = (0..3)
+        .map(|i| NewChunk {
+            id: uuid::Uuid::new_v4().to_string(),
+            ordinal: i,
+            section: format!("Leave > {i}"),
+            page: None,
+            text: format!("annual leave passage {i}"),
+            content_hash: format!("c{i}"),
+        })
+        .collect();
+    source
+        .activate_version(&doc.id, &v1, "Leave", &chunks)
+        .await
+        .unwrap();
+    source_index
+        .upsert(
+            chunks
+                .iter()
+                .map(|c| chunk_point(&doc.id, &v1, c))
+                .collect(),
+        )
+        .unwrap();
+    source_index.activate(&v1, None).unwrap();
+    let draft = source.create_version(new_version("h2")).await.unwrap();
+    source_index
+        .upsert(vec![
+            chunk_point(&doc.id, &draft, &chunks[0]).with_id(uuid::Uuid::new_v4().to_string())
+        ])
+        .unwrap();
+    source
+        .create_user(NewUser {
+            username: "hana",
+            password_hash: Some("$argon2id$stub"),
+            role: Role::Admin,
+            groups: &everyone,
+        })
+        .await
+        .unwrap();
+
+    let target = Store::open(&target_url).await.unwrap();
+    let target_dir = tempfile::tempdir().unwrap();
+    let target_index: Arc<dyn VectorIndex> =
+        Arc::new(EdgeIndex::open(target_dir.path(), "m", DIM).unwrap());
+    let report =
+        regula::migrate::copy(&source, source_index.clone(), &target, target_index.clone())
+            .await
+            .expect("migrates");
+    assert_eq!(report.points, 4, "every stored point read");
+    assert_eq!(report.active_versions, 1);
+    let rows: std::collections::HashMap<String, u64> = report.rows.into_iter().collect();
+    assert_eq!(rows["documents"], 1);
+    assert_eq!(rows["versions"], 2);
+    assert_eq!(rows["chunks"], 3);
+    assert_eq!(rows["users"], 1);
+
+    // The target answers as the source did; the draft stayed behind.
+    assert_eq!(target.chunk_count().await.unwrap(), 3);
+    assert_eq!(target_index.count().unwrap(), 3);
+    let copied = target.document(&doc.id).await.unwrap();
+    assert_eq!(copied.active_version_id.as_deref(), Some(v1.as_str()));
+    assert!(target.login_candidate("hana").await.unwrap().is_some());
+    let hits = target_index
+        .search(&SearchRequest {
+            dense: unit(2),
+            sparse: Sparse {
+                indices: vec![9],
+                values: vec![1.0],
+            },
+            groups: Some(everyone.clone()),
+            mode: SearchMode::Hybrid,
+            limit: 3,
+            prefetch: 10,
+            rrf_k: 60,
+            dense_weight: 1.0,
+            sparse_weight: 1.0,
+        })
+        .unwrap();
+    assert_eq!(hits[0].payload.text, "annual leave passage 2");
+    assert!(hits.iter().all(|h| h.payload.version_id == v1));
+
+    // A second run into the same target is refused rather than doubling anything.
+    let again = regula::migrate::copy(&source, source_index, &target, target_index.clone()).await;
+    assert!(again.is_err());
+    assert_eq!(target_index.count().unwrap(), 3);
+
+    // Originals go to the shared folder; temporary files do not.
+    let originals = dir.path().join("originals");
+    std::fs::create_dir_all(&originals).unwrap();
+    std::fs::write(originals.join("abc.md"), "x").unwrap();
+    std::fs::write(originals.join("upload-1.tmp"), "partial").unwrap();
+    let shared = target_dir.path().join("shared");
+    assert_eq!(
+        regula::migrate::copy_originals(&originals, &shared).unwrap(),
+        1
+    );
+    assert!(shared.join("abc.md").exists() && !shared.join("upload-1.tmp").exists());
+}
+
+trait WithId {
+    fn with_id(self, id: String) -> Self;
+}
+
+impl WithId for ChunkPoint {
+    fn with_id(mut self, id: String) -> Self {
+        self.payload.chunk_id = id;
+        self
+    }
+}
