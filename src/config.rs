@@ -166,9 +166,10 @@ pub struct RetrievalSettings {
     /// Confidence gate, calibrated on tests/eval with `regula eval qa` (see BENCHMARKS.md): a
     /// question is answered when the best passage's cosine similarity reaches this value ...
     pub gate_min_dense: f32,
-    /// ... and a question mostly in Hangul when the best of the top passages covers this share of
-    /// its terms (the default embedding model is English-only, so its Korean similarities carry no
-    /// signal).
+    /// ... and a question mostly in Hangul when the best of the top passages meets this share of
+    /// its concepts (content words, each met by itself or a thesaurus equivalent; the default
+    /// embedding model is English-only, so its Korean similarities carry no signal). 0.51: more
+    /// than half, which is where `eval qa`'s sweep put it on tests/eval/ko.jsonl.
     pub gate_min_coverage_korean: f32,
     /// A cross-encoder ONNX model folder (model.onnx + tokenizer files), relative to `models.dir`:
     /// when set, the best `rerank_candidates` passages are re-ordered by it. Off by default.
@@ -389,7 +390,7 @@ impl Default for RetrievalSettings {
             sparse_weight: 1.0,
             context_passages: 3,
             gate_min_dense: 0.5,
-            gate_min_coverage_korean: 0.325,
+            gate_min_coverage_korean: 0.51,
             rerank_model: None,
             rerank_candidates: 20,
             rerank_max_length: 512,

@@ -410,6 +410,88 @@ pub fn term_id(term: &str) -> u32 {
     h
 }
 
+/// One idea of a question: the whole-word terms that stand for it in a passage (the word, and the
+/// regulation words the thesaurus maps it to) and, for a long Korean word, its syllable bigrams
+/// (연차휴가 is also met by 연차 … 유급휴가: half its bigrams).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    words: Vec<String>,
+    bigrams: Vec<String>,
+}
+
+impl Concept {
+    fn met_by(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
+        self.words.iter().any(|w| passage_terms.contains(w))
+            || (!self.bigrams.is_empty()
+                && 2 * self
+                    .bigrams
+                    .iter()
+                    .filter(|b| passage_terms.contains(*b))
+                    .count()
+                    >= self.bigrams.len())
+    }
+}
+
+impl Analyzer {
+    /// The concepts of a question, one per content word (stopwords and question words carry
+    /// none), with its thesaurus expansions as alternatives.
+    pub fn concepts(&self, question: &str) -> Vec<Concept> {
+        let normalized: String = question.nfkc().collect::<String>().to_lowercase();
+        let mut out: Vec<Concept> = Vec::new();
+        for word in normalized
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let (mut words, bigrams) = if word.chars().all(is_hangul) {
+                let stem = strip_particle(word);
+                if KO_STOPWORDS.contains(&word) || KO_STOPWORDS.contains(&stem) {
+                    continue;
+                }
+                let chars: Vec<char> = stem.chars().collect();
+                let bigrams = if chars.len() > 2 {
+                    chars
+                        .windows(2)
+                        .map(|p| format!("k:{}{}", p[0], p[1]))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                (vec![format!("k:{stem}")], bigrams)
+            } else {
+                let mut terms = Vec::new();
+                self.word_terms(word, &mut terms);
+                if terms.is_empty() {
+                    continue;
+                }
+                (terms, Vec::new())
+            };
+            for expansion in self.thesaurus.expand(word).split_whitespace() {
+                if expansion.chars().all(is_hangul) {
+                    words.push(format!("k:{}", strip_particle(expansion)));
+                } else {
+                    self.word_terms(&expansion.to_lowercase(), &mut words);
+                }
+            }
+            let concept = Concept { words, bigrams };
+            if !out.contains(&concept) {
+                out.push(concept);
+            }
+        }
+        out
+    }
+}
+
+/// Share of the question's concepts that `passage` meets (0 when the question has none).
+pub fn concept_coverage(analyzer: &Analyzer, concepts: &[Concept], passage: &str) -> f32 {
+    if concepts.is_empty() {
+        return 0.0;
+    }
+    let passage_terms: std::collections::HashSet<String> =
+        analyzer.terms(passage).into_iter().collect();
+    let met = concepts.iter().filter(|c| c.met_by(&passage_terms)).count();
+    met as f32 / concepts.len() as f32
+}
+
 /// Share of the question's distinct terms that occur in `passage` (0 when the question has none).
 pub fn coverage(analyzer: &Analyzer, question_terms: &[String], passage: &str) -> f32 {
     if question_terms.is_empty() {
@@ -479,6 +561,30 @@ mod tests {
         assert!(c >= 0.3, "coverage {c} for {q:?}");
         let off = coverage(&a, &q, "개인정보처리자는 정보주체의 동의를 받아야 한다");
         assert!(off < c, "off-topic coverage {off} should be below {c}");
+    }
+
+    #[test]
+    fn concepts_measure_how_much_of_the_question_a_passage_answers() {
+        let a = Analyzer::default();
+        let q = a.concepts("퇴사하면 남은 월급은 언제까지 받아야 하나요?");
+        // 퇴사하면, 남은, 월급은; the question words 언제까지, 받아야 and 하나요 carry none.
+        assert_eq!(q.len(), 3, "{q:?}");
+        // 근로기준법 제36조 answers it in the statute's words (퇴직, 임금) …
+        let article = "제36조 (금품 청산)\n사용자는 근로자가 사망 또는 퇴직한 경우에는 그 지급 사유가 \
+                       발생한 때부터 14일 이내에 임금, 보상금, 그 밖의 모든 금품을 지급하여야 한다.";
+        // … while a definition shares only the employee's own word 월급.
+        let definition = "제6조 (통상임금)\n\"통상임금\"이란 근로자에게 정기적이고 일률적으로 지급하기로 \
+                          정한 시간급 금액, 일급 금액, 주급 금액, 월급 금액 또는 도급 금액을 말한다.";
+        let answer = concept_coverage(&a, &q, article);
+        let other = concept_coverage(&a, &q, definition);
+        assert!(answer > 0.5 && other < 0.5, "{answer} vs {other}");
+        // A long word is met by half its syllable pairs: 연차휴가 in 연차 유급휴가.
+        let leave = a.concepts("연차휴가는 며칠인가요");
+        assert!(concept_coverage(&a, &leave, "15일의 연차 유급휴가를 주어야 한다") > 0.0);
+        // English words are stemmed and met by the handbook's words.
+        let en = a.concepts("How many vacation days do I get?");
+        assert!(concept_coverage(&a, &en, "Employees earn annual leave each pay period") > 0.0);
+        assert_eq!(concept_coverage(&a, &[], "anything"), 0.0);
     }
 
     #[test]

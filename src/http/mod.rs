@@ -141,7 +141,7 @@ async fn track(
 
 async fn metrics(State(app): State<AppState>) -> Result<Response> {
     let jobs = app.store.job_counts().await?;
-    let chunks = app.index.count().ok();
+    let chunks = index_count(&app).await.ok();
     let queue = app.generator.as_ref().map_or(0, |g| g.load());
     let body = app
         .metrics
@@ -186,8 +186,16 @@ impl Server {
     }
 }
 
+/// Points in the index, off the async runtime (a Qdrant server may be slow or retrying).
+async fn index_count(app: &AppState) -> std::result::Result<usize, crate::index::IndexError> {
+    let index = app.index.clone();
+    tokio::task::spawn_blocking(move || index.count())
+        .await
+        .map_err(|e| crate::index::IndexError::Engine(e.to_string()))?
+}
+
 async fn readyz(State(app): State<AppState>) -> Response {
-    let chunks = app.index.count();
+    let chunks = index_count(&app).await;
     let ready = app.generator.is_some() && chunks.is_ok();
     let body = Json(json!({
         "ready": ready,

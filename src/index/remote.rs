@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use qdrant_client::qdrant::points_selector::PointsSelectorOneOf;
 use qdrant_client::qdrant::points_update_operation::{DeletePoints, Operation, SetPayload};
+use qdrant_client::qdrant::r#match::MatchValue;
 use qdrant_client::qdrant::vector_output::Vector as VectorData;
 use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
 use qdrant_client::qdrant::vectors_output::VectorsOptions;
@@ -252,8 +253,9 @@ impl Drop for RemoteIndex {
     }
 }
 
+/// An exact keyword match (a plain string with a space would become a full-text match).
 fn is(key: &str, value: &str) -> Condition {
-    Condition::matches(key, value.to_string())
+    Condition::matches(key, MatchValue::Keyword(value.to_string()))
 }
 
 fn by(filter: Filter) -> Option<PointsSelector> {

@@ -16,7 +16,7 @@ use crate::config::{LlmSettings, RetrievalSettings, Settings};
 use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
-use crate::lexical::{coverage, Analyzer};
+use crate::lexical::{concept_coverage, coverage, Analyzer};
 use crate::llm::{GenEvent, GenOptions, Generator, LlmError};
 use prompt::{Lang, Prompts};
 
@@ -272,15 +272,15 @@ impl Rag {
     }
 
     pub fn confidence(&self, question: &str, hits: &[Hit]) -> Confidence {
-        let terms = self.analyzer.term_set(question);
+        let concepts = self.analyzer.concepts(question);
         let top = hits.iter().take(3);
         Confidence {
             dense: hits.iter().map(|h| h.dense_similarity).fold(0.0, f32::max),
             coverage: top
                 .map(|h| {
-                    coverage(
+                    concept_coverage(
                         &self.analyzer,
-                        &terms,
+                        &concepts,
                         &format!("{}\n{}", h.payload.section, h.payload.text),
                     )
                 })
