@@ -442,29 +442,23 @@ impl Analyzer {
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
         {
-            let (mut words, bigrams) = if word.chars().all(is_hangul) {
-                let stem = strip_particle(word);
-                if KO_STOPWORDS.contains(&word) || KO_STOPWORDS.contains(&stem) {
-                    continue;
-                }
-                let chars: Vec<char> = stem.chars().collect();
-                let bigrams = if chars.len() > 2 {
-                    chars
-                        .windows(2)
-                        .map(|p| format!("k:{}{}", p[0], p[1]))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                (vec![format!("k:{stem}")], bigrams)
+            // The same terms the index holds: a Hangul word gives its stem, then its bigrams.
+            let mut terms = Vec::new();
+            let hangul = word.chars().all(is_hangul);
+            if hangul {
+                korean_terms(word, &mut terms);
             } else {
-                let mut terms = Vec::new();
                 self.word_terms(word, &mut terms);
-                if terms.is_empty() {
-                    continue;
-                }
-                (terms, Vec::new())
+            }
+            if terms.is_empty() {
+                continue;
+            }
+            let bigrams = if hangul {
+                terms.split_off(1)
+            } else {
+                Vec::new()
             };
+            let mut words = terms;
             for expansion in self.thesaurus.expand(word).split_whitespace() {
                 if expansion.chars().all(is_hangul) {
                     words.push(format!("k:{}", strip_particle(expansion)));
