@@ -46,15 +46,15 @@ pub async fn recover_abandoned(
     recovery: Recovery,
 ) -> Result<u64, AppError> {
     let versions = store.fail_abandoned_versions(recovery).await?;
-    if !versions.is_empty() || recovery == Recovery::Exclusive {
+    if !versions.is_empty() {
         let index = index.clone();
         let exclusive = recovery == Recovery::Exclusive;
         tokio::task::spawn_blocking(move || {
             for v in &versions {
                 index.delete_version(v)?;
             }
-            // Alone, any point never activated is left over (even one whose version row the
-            // crash prevented); shared, another replica's fresh points are not ours to drop.
+            // Alone, any point never activated is left over (an earlier failed version's too);
+            // shared, another replica's fresh points are not ours to drop.
             if exclusive {
                 index.purge_inactive()?;
             }

@@ -22,6 +22,27 @@ pub enum Recovery {
     Shared,
 }
 
+impl Recovery {
+    /// A lease ending before this timestamp is over: now, or (alone) any lease at all.
+    pub(super) fn lease_cutoff(self) -> String {
+        match self {
+            Recovery::Exclusive => "9999".to_string(),
+            Recovery::Shared => now(),
+        }
+    }
+
+    /// Work started before this may have been left by a stopped process: one lease ago (a
+    /// worker records its version on the job just after creating it), or (alone) anything.
+    pub(super) fn started_before(self) -> String {
+        match self {
+            Recovery::Exclusive => "9999".to_string(),
+            Recovery::Shared => timestamp(
+                chrono::Utc::now() - chrono::Duration::from_std(JOB_LEASE).unwrap_or_default(),
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
     pub id: String,
@@ -231,17 +252,13 @@ impl Store {
     /// Jobs whose claimant stopped go back to the queue (or fail, for a CLI run whose bytes were
     /// never queued). `Exclusive`: every running job is such a job.
     pub async fn requeue_abandoned_jobs(&self, recovery: Recovery) -> Result<u64> {
-        let cutoff = match recovery {
-            Recovery::Exclusive => "9999".to_string(),
-            Recovery::Shared => now(),
-        };
         let r = sqlx::query(
             "UPDATE jobs SET status = CASE WHEN blob IS NULL THEN 'failed' ELSE 'queued' END, \
              error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = $1 \
              WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
         )
         .bind(now())
-        .bind(cutoff)
+        .bind(recovery.lease_cutoff())
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())

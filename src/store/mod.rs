@@ -379,21 +379,10 @@ impl Store {
         Ok(())
     }
 
-    /// Versions left in `indexing` by a crash: never visible, now marked failed.
     /// Versions left `indexing` by a process that stopped mid-ingest are marked failed; their
     /// ids are returned so their points can be removed from the index. `Shared`: only versions no
-    /// job with a live lease is building, and older than one lease (a worker records its
-    /// version on the job just after creating it).
+    /// job with a live lease is building, and older than one lease.
     pub async fn fail_abandoned_versions(&self, recovery: Recovery) -> Result<Vec<String>> {
-        let (created_before, live_after) = match recovery {
-            Recovery::Exclusive => ("9999".to_string(), "9999".to_string()),
-            Recovery::Shared => (
-                timestamp(
-                    chrono::Utc::now() - chrono::Duration::from_std(JOB_LEASE).unwrap_or_default(),
-                ),
-                now(),
-            ),
-        };
         let rows = sqlx::query(
             "UPDATE versions SET status = 'failed', error = 'interrupted before it was activated' \
              WHERE status = 'indexing' AND created_at < $1 AND NOT EXISTS ( \
@@ -401,8 +390,8 @@ impl Store {
                  AND j.lease_until >= $2) \
              RETURNING id",
         )
-        .bind(created_before)
-        .bind(live_after)
+        .bind(recovery.started_before())
+        .bind(recovery.lease_cutoff())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
