@@ -130,7 +130,7 @@ pub fn run(texts: &[String], o: Options<'_>) -> anyhow::Result<EmbedReport> {
     let best_ours = rows.iter().map(|r| r.chunks_per_s).fold(0.0, f64::max);
     let (mut speedup, mut agreement, mut baseline_error) = (None, None, None);
     if let Some(python) = o.python {
-        match baseline(python, o.baseline_script, texts, o.runs) {
+        match baseline(python, o.baseline_script, texts, tokens, o.runs) {
             Ok((row, vectors)) => {
                 speedup = Some(best_ours / row.chunks_per_s);
                 let cosines: Vec<f64> = vectors
@@ -165,9 +165,10 @@ fn baseline(
     python: &Path,
     script: &Path,
     texts: &[String],
+    tokens: usize,
     runs: usize,
 ) -> anyhow::Result<(EmbedRow, Vec<Vec<f32>>)> {
-    let dir = tempfile_dir()?;
+    let dir = super::scratch_dir()?;
     let file = dir.join("texts.jsonl");
     let mut body = String::new();
     for t in texts {
@@ -193,7 +194,6 @@ fn baseline(
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("baseline output")?;
     let seconds = v["seconds"].as_f64().context("seconds")?;
-    let tokens: usize = texts.iter().map(|t| chunk::approx_tokens(t)).sum();
     let vectors: Vec<Vec<f32>> = serde_json::from_value(v["vectors"].clone())?;
     Ok((
         EmbedRow {
@@ -206,12 +206,6 @@ fn baseline(
         },
         vectors,
     ))
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("regula-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 pub fn print(report: &EmbedReport) {

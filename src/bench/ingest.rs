@@ -40,10 +40,7 @@ pub async fn run(
     let mut rows = Vec::new();
     for &fraction in fractions {
         let take = ((files.len() as f64 * fraction).ceil() as usize).clamp(1, files.len());
-        let dir = std::env::temp_dir().join(format!(
-            "regula-bench-ingest-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir = super::scratch_dir()?;
         let mut s = settings.clone();
         s.data_dir = dir.clone();
         s.database.url = None;

@@ -15,6 +15,13 @@ use crate::ingest::{chunk, extract};
 use crate::llm::ChatMessage;
 use crate::rag::prompt::{Lang, Prompts};
 
+/// A fresh folder under the system temp dir for one benchmark's data (the caller removes it).
+pub(crate) fn scratch_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("regula-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 /// A realistic grounded prompt: the answer template with the first passages of a real document.
 pub fn rag_messages(
     prompts: &Prompts,

@@ -188,17 +188,11 @@ pub fn run(sizes: &[usize], queries: usize) -> anyhow::Result<SearchReport> {
         rows: Vec::new(),
     };
     for &n in sizes {
-        let dir = tempfile_dir()?;
+        let dir = super::scratch_dir()?;
         let (figures, rows) = run_size(&dir, n, queries)?;
         report.sizes.push(figures);
         report.rows.extend(rows);
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(report)
-}
-
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("regula-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
