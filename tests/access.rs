@@ -9,8 +9,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{anonymous, client, client_with_key, start_app, TestApp};
-use reqwest::header::{HeaderMap, HeaderValue, COOKIE};
+use common::{anonymous, client, client_with_key, sign_in, start_app, with_cookie, TestApp};
 use serde_json::{json, Value};
 
 /// A document only some groups may read, with words found nowhere else (canaries) that must
@@ -133,48 +132,6 @@ async fn upload_with_groups(app: &TestApp, file: &str, text: &str, groups: &str)
         .expect("upload");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Sign in; the session cookie (`name=value`) and the session's CSRF token.
-async fn sign_in(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
-    let r = anonymous()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .expect("login request");
-    if r.status() != 200 {
-        return None;
-    }
-    let set_cookie = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("a session cookie")
-        .to_string();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
-    let cookie = set_cookie
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_string();
-    let body: Value = r.json().await.expect("session info");
-    Some((
-        cookie,
-        body["csrf_token"].as_str().expect("csrf").to_string(),
-    ))
-}
-
-/// A client that sends a session cookie, as a browser would.
-fn with_cookie(cookie: &str) -> reqwest::Client {
-    let mut headers = HeaderMap::new();
-    headers.insert(COOKIE, HeaderValue::from_str(cookie).expect("cookie"));
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(std::time::Duration::from_secs(300))
-        .build()
-        .expect("client")
 }
 
 impl Employee {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{anonymous, client, start_app};
+use common::{sign_in, start_app, with_cookie};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -22,37 +22,21 @@ async fn replicas_share_accounts_sessions_conversations_and_audit_through_postgr
     .join()
     .expect("replicas start");
 
-    let r = client()
-        .post(a.url("/api/v1/users"))
-        .json(&json!({"username": "rita", "password": "replica password", "role": "employee"}))
-        .send()
+    let (status, _) = common::post_json(
+        &a,
+        "/api/v1/users",
+        json!({"username": "rita", "password": "replica password", "role": "employee"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (cookie, csrf) = sign_in(&a, "rita", "replica password")
         .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = anonymous()
-        .post(a.url("/api/v1/auth/login"))
-        .json(&json!({"username": "rita", "password": "replica password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .expect("rita signs in on replica A");
     let post = |base: String, body: Value| {
         let (cookie, csrf) = (cookie.clone(), csrf.clone());
         async move {
-            let r = anonymous()
+            let r = with_cookie(&cookie)
                 .post(format!("{base}/api/v1/ask"))
-                .header("cookie", cookie)
                 .header("x-csrf-token", csrf)
                 .json(&body)
                 .send()
@@ -75,9 +59,8 @@ async fn replicas_share_accounts_sessions_conversations_and_audit_through_postgr
     )
     .await;
     assert_eq!(second["conversation_id"], conversation.as_str());
-    let history: Value = anonymous()
+    let history: Value = with_cookie(&cookie)
         .get(a.url(&format!("/api/v1/conversations/{conversation}")))
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()

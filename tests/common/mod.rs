@@ -245,6 +245,51 @@ pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_js
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// Sign in; the session cookie (`name=value`) and the session's CSRF token.
+pub async fn sign_in(app: &TestApp, user: &str, password: &str) -> Option<(String, String)> {
+    let r = anonymous()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    if r.status() != 200 {
+        return None;
+    }
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    let body: serde_json::Value = r.json().await.expect("session info");
+    Some((
+        cookie,
+        body["csrf_token"].as_str().expect("csrf").to_string(),
+    ))
+}
+
+/// A client that sends a session cookie, as a browser would.
+pub fn with_cookie(cookie: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::COOKIE,
+        reqwest::header::HeaderValue::from_str(cookie).expect("cookie"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .expect("client")
+}
+
 /// A new, empty database on the PostgreSQL server named by `REGULA_TEST_DATABASE_URL`
 /// (scripts/test.sh starts one), or `None` when none is configured.
 pub async fn fresh_postgres() -> Option<String> {
