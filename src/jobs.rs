@@ -38,13 +38,16 @@ pub fn start_workers(app: &Arc<App>) {
     }
 }
 
-/// Fail the versions a stopped process was building, remove their points from the index, and
-/// queue its jobs again. Returns how many jobs went back to the queue.
+/// Finish the activations a stopped process began, fail the versions it was building, remove
+/// their points from the index, and queue its jobs again. Returns how many jobs went back to the
+/// queue.
 pub async fn recover_abandoned(
     store: &Store,
     index: &Arc<dyn VectorIndex>,
     recovery: Recovery,
 ) -> Result<u64, AppError> {
+    // First, so that purging inactive points below cannot take an active version's points.
+    finish_activations(store, index, recovery).await?;
     let versions = store.fail_abandoned_versions(recovery).await?;
     if !versions.is_empty() {
         let index = index.clone();
@@ -68,6 +71,25 @@ pub async fn recover_abandoned(
         tracing::info!(jobs = requeued, "resuming interrupted ingest jobs");
     }
     Ok(requeued)
+}
+
+/// Show in the index the versions the database already calls active (a process stopped between
+/// the two steps of an activation), hiding the versions they superseded.
+async fn finish_activations(
+    store: &Store,
+    index: &Arc<dyn VectorIndex>,
+    recovery: Recovery,
+) -> Result<(), AppError> {
+    for pending in store.pending_activations(recovery).await? {
+        let index = index.clone();
+        let (vid, prev) = (pending.version_id.clone(), pending.previous.clone());
+        tokio::task::spawn_blocking(move || index.activate(&vid, prev.as_deref()))
+            .await
+            .map_err(|e| IndexError::Engine(e.to_string()))??;
+        store.index_activated(&pending.version_id).await?;
+        tracing::info!(version_id = %pending.version_id, "finished an interrupted activation");
+    }
+    Ok(())
 }
 
 /// Run `work` while renewing the job's lease; `None` when the lease was lost (the job was taken

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use regula::auth::{Role, Scope};
 use regula::store::{
-    Backend, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion, Rating,
-    Recovery, Store, StoreError, UserUpdate,
+    Backend, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion,
+    PendingActivation, Rating, Recovery, Store, StoreError, UserUpdate,
 };
 
 /// The databases to run against: a fresh SQLite file, and a fresh PostgreSQL database when
@@ -101,6 +101,31 @@ async fn documents_versions_and_chunks() {
                 .await
                 .unwrap();
         }
+        // Neither activation was confirmed by the index: the active one is pending, with the
+        // version it superseded; a replica waits a lease before finishing another's.
+        let pending = store
+            .pending_activations(Recovery::Exclusive)
+            .await
+            .unwrap();
+        let versions = store.versions(&doc.id).await.unwrap();
+        assert_eq!(
+            pending,
+            vec![PendingActivation {
+                version_id: versions[0].id.clone(),
+                previous: Some(versions[1].id.clone()),
+            }]
+        );
+        assert!(store
+            .pending_activations(Recovery::Shared)
+            .await
+            .unwrap()
+            .is_empty());
+        store.index_activated(&versions[0].id).await.unwrap();
+        assert!(store
+            .pending_activations(Recovery::Exclusive)
+            .await
+            .unwrap()
+            .is_empty());
         let d = store.document(&doc.id).await.unwrap();
         let active = d.active.expect("active version");
         assert_eq!((active.number, active.chunks), (2, 3));
@@ -117,11 +142,10 @@ async fn documents_versions_and_chunks() {
             .set_document_groups(&doc.id, &["exec".to_string()])
             .await
             .unwrap();
-        let groups = store
-            .readable_groups(std::slice::from_ref(&doc.id))
-            .await
-            .unwrap();
+        let asked = [doc.id.clone(), "no-such-document".into(), doc.id.clone()];
+        let groups = store.readable_groups(&asked).await.unwrap();
         assert_eq!(groups[&doc.id], vec!["exec".to_string()]);
+        assert_eq!(groups.len(), 1, "{groups:?}");
         let (page, total) = store.documents_page(10, 0).await.unwrap();
         assert_eq!((page.len(), total), (1, 1));
         store.delete_document(&doc.id).await.unwrap();

@@ -375,6 +375,8 @@ impl Ingestor {
         tokio::task::spawn_blocking(move || index.activate(&vid, prev.as_deref()))
             .await
             .map_err(|e| IngestError::Internal(e.to_string()))??;
+        // Until this is recorded, a restart finishes the activation (jobs::recover_abandoned).
+        self.store.index_activated(&version_id).await?;
         timings.index += t.elapsed().as_millis() as u64;
 
         Ok(IngestReport {

@@ -347,16 +347,21 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "UPDATE versions SET status = 'superseded' WHERE document_id = $1 AND status = 'active'",
+            "UPDATE versions SET status = 'superseded', index_pending_since = NULL \
+             WHERE document_id = $1 AND status = 'active'",
         )
         .bind(document_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE versions SET status = 'active', chunk_count = $1 WHERE id = $2")
-            .bind(chunks.len() as i64)
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE versions SET status = 'active', chunk_count = $1, index_pending_since = $2 \
+             WHERE id = $3",
+        )
+        .bind(chunks.len() as i64)
+        .bind(now())
+        .bind(version_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE documents SET active_version_id = $1, title = $2, updated_at = $3 WHERE id = $4",
         )
@@ -368,6 +373,39 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The vector index shows the version now: its activation is complete.
+    pub async fn index_activated(&self, version_id: &str) -> Result<()> {
+        sqlx::query("UPDATE versions SET index_pending_since = NULL WHERE id = $1")
+            .bind(version_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Active versions whose activation a stopped process began in the database but never
+    /// confirmed in the index, each with the version it superseded (whose points must go).
+    /// `Shared`: only activations older than one lease (the two steps take milliseconds).
+    pub async fn pending_activations(&self, recovery: Recovery) -> Result<Vec<PendingActivation>> {
+        let rows = sqlx::query(
+            "SELECT v.id, (SELECT p.id FROM versions p WHERE p.document_id = v.document_id \
+                 AND p.status = 'superseded' AND p.number < v.number \
+                 ORDER BY p.number DESC LIMIT 1) AS previous \
+             FROM versions v WHERE v.status = 'active' AND v.index_pending_since IS NOT NULL \
+             AND v.index_pending_since < $1",
+        )
+        .bind(recovery.started_before())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingActivation {
+                    version_id: r.try_get("id")?,
+                    previous: r.try_get("previous")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn fail_version(&self, version_id: &str, error: &str) -> Result<()> {
@@ -405,6 +443,13 @@ impl Store {
         .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// A version active in the database whose activation the index has not confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingActivation {
+    pub version_id: String,
+    pub previous: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -574,21 +619,26 @@ impl Store {
         &self,
         document_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        let mut ids: Vec<&String> = document_ids.iter().collect();
+        ids.sort();
+        ids.dedup();
         let mut out = std::collections::HashMap::new();
-        for id in document_ids {
-            if out.contains_key(id) {
-                continue;
+        // One query per few hundred documents (SQLite's limit on bound values is far above).
+        for batch in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT d.id, v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id \
+                 WHERE d.id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in batch {
+                query = query.bind(id.as_str());
             }
-            let row = sqlx::query(
-                "SELECT v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id WHERE d.id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(r) = row {
+            for r in query.fetch_all(&self.pool).await? {
                 let groups: Vec<String> =
-                    serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default();
-                out.insert(id.clone(), groups);
+                    serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default();
+                out.insert(r.try_get::<String, _>(0)?, groups);
             }
         }
         Ok(out)
