@@ -1,21 +1,16 @@
 //! Asking and searching with the caller's rights: retrieval filtered by their groups, answers
 //! streamed (SSE) or whole, conversations kept per caller, feedback, and the audit trail.
 
-use std::convert::Infallible;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tracing::Instrument;
 
 use super::error::{ApiError, Result};
+use super::stream::{stream_answer, SseFormat};
 use super::AppState;
 use crate::app::App;
 use crate::auth::Principal;
@@ -178,48 +173,30 @@ pub async fn ask(
         record(&app, &principal, "ask", &prepared, &mut answer).await;
         return Ok(Json(answer).into_response());
     }
-    let (out_tx, out_rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(
-        async move {
-            let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
-            let forward_tx = out_tx.clone();
-            let forward = async move {
-                while let Some(e) = rx.recv().await {
-                    let event = match e {
-                        AskEvent::Passages(p) => sse_event("passages", &p),
-                        AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
-                        AskEvent::Citations(c) => sse_event("citations", &c),
-                    };
-                    if forward_tx.send(event).await.is_err() {
-                        // Client gone: dropping `rx` makes the pipeline stop and free its sequence.
-                        break;
-                    }
-                }
-            };
-            let (result, ()) =
-                tokio::join!(app.rag.ask(prepared.request.clone(), Some(tx)), forward);
-            let last = match result {
-                Ok(mut answer) => {
-                    record(&app, &principal, "ask", &prepared, &mut answer).await;
-                    sse_event("done", &answer)
-                }
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    sse_event(
-                        "error",
-                        &json!({"code": e.code(), "message": e.public_message()}),
-                    )
-                }
-            };
-            let _ = out_tx.send(last).await;
-        }
-        // The stream outlives the handler: keep the request's span (and id) on its work.
-        .instrument(tracing::Span::current()),
-    );
-    let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    Ok(stream_answer(app, principal, "ask", prepared, AskFormat))
+}
+
+/// `/api/v1/ask`'s events: `passages`, `token`, `citations`, then `done` or `error`.
+struct AskFormat;
+
+impl SseFormat for AskFormat {
+    fn event(&mut self, step: AskEvent) -> Option<Event> {
+        Some(match step {
+            AskEvent::Passages(p) => sse_event("passages", &p),
+            AskEvent::Token(t) => sse_event("token", &json!({"text": t})),
+            AskEvent::Citations(c) => sse_event("citations", &c),
+        })
+    }
+
+    fn closing(self, outcome: std::result::Result<&Answer, &ApiError>) -> Vec<Event> {
+        vec![match outcome {
+            Ok(answer) => sse_event("done", answer),
+            Err(e) => sse_event(
+                "error",
+                &json!({"code": e.code(), "message": e.public_message()}),
+            ),
+        }]
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

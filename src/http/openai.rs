@@ -11,21 +11,16 @@
 //! and also given, structured, in an extra `regula` field (the whole answer: citations with
 //! quotes, `abstained`, `conversation_id`, `message_id` for feedback).
 
-use std::convert::Infallible;
-
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tracing::Instrument;
 
 use super::ask::{prepare, record};
 use super::error::{ApiError, Result};
+use super::stream::{stream_answer, SseFormat};
 use super::AppState;
 use crate::auth::Principal;
 use crate::rag::{Answer, AskEvent};
@@ -131,79 +126,80 @@ pub async fn chat_completions(
         }))
         .into_response());
     }
-    let chunk = move |delta: Value, finish: Option<&str>| {
+    let format = ChatFormat {
+        id,
+        created,
+        streamed: String::new(),
+    };
+    Ok(stream_answer(app, principal, "chat", prepared, format))
+}
+
+/// `chat.completion.chunk` events: the role, the tokens as content deltas, the sources (and the
+/// checked answer when the checks changed it), the last chunk with `usage` and `regula`, then
+/// `[DONE]`.
+struct ChatFormat {
+    id: String,
+    created: i64,
+    /// What the client has been shown so far.
+    streamed: String,
+}
+
+impl ChatFormat {
+    fn chunk_value(&self, delta: Value, finish: Option<&str>) -> Value {
         json!({
-            "id": id,
+            "id": self.id,
             "object": "chat.completion.chunk",
-            "created": created,
+            "created": self.created,
             "model": MODEL_ID,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         })
-    };
-    let (out_tx, out_rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(
-        async move {
-            let send = |v: Value| {
-                let tx = out_tx.clone();
-                async move { tx.send(Event::default().data(v.to_string())).await.is_ok() }
-            };
-            if !send(chunk(json!({"role": "assistant", "content": ""}), None)).await {
-                return;
+    }
+
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> Event {
+        Event::default().data(self.chunk_value(delta, finish).to_string())
+    }
+}
+
+impl SseFormat for ChatFormat {
+    fn opening(&mut self) -> Vec<Event> {
+        vec![self.chunk(json!({"role": "assistant", "content": ""}), None)]
+    }
+
+    fn event(&mut self, step: AskEvent) -> Option<Event> {
+        let AskEvent::Token(t) = step else {
+            return None;
+        };
+        self.streamed.push_str(&t);
+        Some(self.chunk(json!({"content": t}), None))
+    }
+
+    fn closing(self, outcome: std::result::Result<&Answer, &ApiError>) -> Vec<Event> {
+        let mut events = Vec::new();
+        match outcome {
+            Ok(answer) => {
+                // Sentences the checks removed were already streamed: restate the checked
+                // answer so a chat client shows it.
+                let mut tail = String::new();
+                if self.streamed.trim() != answer.answer.trim() {
+                    tail.push_str("\n\n---\nChecked against the documents:\n");
+                    tail.push_str(&answer.answer);
+                }
+                tail.push_str(&sources_block(answer));
+                if !tail.is_empty() {
+                    events.push(self.chunk(json!({"content": tail}), None));
+                }
+                let mut last = self.chunk_value(json!({}), Some("stop"));
+                last["usage"] = usage(answer);
+                last["regula"] = serde_json::to_value(answer).unwrap_or_default();
+                events.push(Event::default().data(last.to_string()));
             }
-            let (tx, mut rx) = mpsc::channel::<AskEvent>(64);
-            let forward_tx = out_tx.clone();
-            let forward_chunk = chunk.clone();
-            let forward = async move {
-                let mut streamed = String::new();
-                while let Some(e) = rx.recv().await {
-                    if let AskEvent::Token(t) = e {
-                        streamed.push_str(&t);
-                        let c = forward_chunk(json!({"content": t}), None);
-                        if forward_tx
-                            .send(Event::default().data(c.to_string()))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-                streamed
-            };
-            let (result, streamed) =
-                tokio::join!(app.rag.ask(prepared.request.clone(), Some(tx)), forward);
-            match result {
-                Ok(mut answer) => {
-                    record(&app, &principal, "chat", &prepared, &mut answer).await;
-                    // Sentences the checks removed were already streamed: restate the checked
-                    // answer so a chat client shows it.
-                    let mut tail = String::new();
-                    if streamed.trim() != answer.answer.trim() {
-                        tail.push_str("\n\n---\nChecked against the documents:\n");
-                        tail.push_str(&answer.answer);
-                    }
-                    tail.push_str(&sources_block(&answer));
-                    if !tail.is_empty() {
-                        send(chunk(json!({"content": tail}), None)).await;
-                    }
-                    let mut last = chunk(json!({}), Some("stop"));
-                    last["usage"] = usage(&answer);
-                    last["regula"] = serde_json::to_value(&answer).unwrap_or_default();
-                    send(last).await;
-                }
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    send(json!({"error": {"code": e.code(), "message": e.public_message()}})).await;
-                }
-            }
-            let _ = out_tx.send(Event::default().data("[DONE]")).await;
+            Err(e) => events.push(Event::default().data(
+                json!({"error": {"code": e.code(), "message": e.public_message()}}).to_string(),
+            )),
         }
-        .instrument(tracing::Span::current()),
-    );
-    let stream = ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+        events.push(Event::default().data("[DONE]"));
+        events
+    }
 }
 
 /// The one model Regula offers through this API.
