@@ -65,6 +65,10 @@ pub struct HttpSettings {
     pub addr: SocketAddr,
     /// Largest accepted question, in bytes.
     pub max_question_bytes: usize,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>` (a Prometheus scrape
+    /// config's `authorization.credentials`); empty leaves it open, as Prometheus expects.
+    /// Use REGULA__HTTP__METRICS_TOKEN.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -328,6 +332,7 @@ impl Default for HttpSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_question_bytes: 4096,
+            metrics_token: String::new(),
         }
     }
 }

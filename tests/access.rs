@@ -68,6 +68,7 @@ struct World {
 }
 
 const PASSWORD: &str = "a long enough password";
+const METRICS_TOKEN: &str = "scrape-secret-for-prometheus";
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
@@ -76,7 +77,13 @@ fn world() -> &'static World {
 }
 
 fn setup() -> World {
-    let app = start_app(|s| s.limits.asks_per_minute = 40, &[]);
+    let app = start_app(
+        |s| {
+            s.limits.asks_per_minute = 40;
+            s.http.metrics_token = METRICS_TOKEN.into();
+        },
+        &[],
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
             let mut ids = Vec::new();
@@ -366,6 +373,22 @@ async fn narrowing_a_documents_groups_hides_it_everywhere_including_old_answers(
 async fn credentials_are_required_and_roles_enforced() {
     let w = world();
     let app = &w.app;
+    // With http.metrics_token set, only a scraper that sends it reads the metrics.
+    let scraper = format!("Bearer {METRICS_TOKEN}");
+    for (auth, status) in [
+        (None, 401),
+        (Some("Bearer wrong-token"), 401),
+        (Some(scraper.as_str()), 200),
+    ] {
+        let mut r = anonymous().get(app.url("/metrics"));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), status, "metrics with {auth:?}");
+        let text = r.text().await.unwrap();
+        assert_eq!(text.contains("regula_http_requests_total"), status == 200);
+    }
     for (method, path) in [
         ("POST", "/api/v1/search"),
         ("POST", "/api/v1/ask"),

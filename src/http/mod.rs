@@ -140,7 +140,13 @@ async fn track(
     response
 }
 
-async fn metrics(State(app): State<AppState>) -> Result<Response> {
+async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let token = &app.settings.http.metrics_token;
+    if !token.is_empty() && !bearer_matches(&headers, token) {
+        return Err(ApiError::Unauthorized(
+            "metrics need the bearer token set in http.metrics_token".into(),
+        ));
+    }
     let jobs = app.store.job_counts().await?;
     let chunks = index_count(&app).await.ok();
     let queue = app.generator.as_ref().map_or(0, |g| g.load());
@@ -155,6 +161,17 @@ async fn metrics(State(app): State<AppState>) -> Result<Response> {
         body,
     )
         .into_response())
+}
+
+/// `Authorization: Bearer <expected>`, compared as digests so the time taken tells nothing.
+fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    Sha256::digest(given.trim().as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
 /// A bound server: `addr` is the real address (port 0 resolved).
