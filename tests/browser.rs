@@ -216,6 +216,9 @@ async fn employees_and_admins_use_the_web_ui_in_chromium() {
     s.type_into(&input, file.to_str().unwrap()).await;
     s.wait_for("#documents tr[data-source='remote-work.md']", 240)
         .await;
+    // The upload's status line follows its job to the end.
+    let status = s.wait_for("#upload-status[data-state='done']", 30).await;
+    assert_eq!(s.text(&status).await, "done 1/1");
     s.screenshot("admin-documents.png").await;
     // The hostile document's passages, shown to the admin as text.
     let doc_id = body["results"][0]["job"]["document_id"]

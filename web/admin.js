@@ -8,6 +8,8 @@ const app = document.getElementById("app");
 const TABS = ["documents", "users", "keys", "feedback"];
 let tab = TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "documents";
 let jobTimer = null;
+/** The last upload's jobs, followed on its status line until each is done or failed. */
+let uploaded = null;
 
 async function start() {
   setLang(currentLang());
@@ -87,6 +89,9 @@ async function documents(panel) {
     try {
       const r = await api("/api/v1/documents", { method: "POST", form });
       const refused = r.results.filter((x) => !x.ok);
+      const ids = r.results.filter((x) => x.ok && x.job_id).map((x) => x.job_id);
+      uploaded = ids.length ? { ids, status, refused: refused.map((x) => `${x.file}: ${x.error.message}`) } : null;
+      status.removeAttribute("data-state");
       status.textContent = refused.length
         ? refused.map((x) => `${x.file}: ${x.error.message}`).join("; ")
         : `${t("queued")}: ${r.results.length}`;
@@ -166,6 +171,24 @@ function changeGroups(d) {
   openDialog(`${d.title} — ${t("groups")}`, el("label", {}, t("newGroups")), input, save);
 }
 
+/** The last upload's status line: how many of its files are indexed, failed, still waiting. */
+function showUploadProgress(jobs) {
+  if (!uploaded || !uploaded.status.isConnected) return;
+  const mine = jobs.filter((j) => uploaded.ids.includes(j.id));
+  // Jobs that scrolled out of the latest 20 are counted as still waiting until seen.
+  const done = mine.filter((j) => j.status === "done").length;
+  const failed = mine.filter((j) => j.status === "failed");
+  const waiting = uploaded.ids.length - done - failed.length;
+  const parts = [`${t("done")} ${done}/${uploaded.ids.length}`];
+  if (failed.length) parts.push(`${t("failed")} ${failed.length}: ${failed.map((j) => `${j.source} — ${j.error || ""}`).join("; ")}`);
+  if (waiting) parts.push(`${t("queued")} ${waiting}`);
+  uploaded.status.textContent = [...uploaded.refused, parts.join(" · ")].join("; ");
+  if (!waiting) {
+    uploaded.status.dataset.state = failed.length ? "failed" : "done";
+    uploaded = null;
+  }
+}
+
 /** Poll the job list while anything is queued or running; refresh documents when jobs finish. */
 function watchJobs() {
   clearInterval(jobTimer);
@@ -183,6 +206,7 @@ function watchJobs() {
           ? el("progress", { max: Math.max(j.chunks, 1), value: j.embedded, "aria-label": `${j.embedded}/${j.chunks}` })
           : `${j.embedded}/${j.chunks}`),
         el("td", { class: "small" }, formatTime(j.updated_at))))));
+    showUploadProgress(jobs);
     // A finished job changes the document list; so may one that finished before the first look.
     if (now === 0 || (active > 0 && now < active)) refreshDocuments();
     active = now;

@@ -15,6 +15,9 @@ pub struct Driver {
     child: Child,
     base: String,
     http: reqwest::Client,
+    /// chromedriver's and the browsers' TMPDIR (profiles, singleton sockets), removed after
+    /// they stop: a killed browser otherwise leaves its folders in /tmp.
+    _tmp: tempfile::TempDir,
 }
 
 pub struct Session {
@@ -33,10 +36,12 @@ impl Driver {
             .local_addr()
             .expect("addr")
             .port();
+        let tmp = tempfile::tempdir().expect("temp dir");
         let child = Command::new(
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
         )
         .arg(format!("--port={port}"))
+        .env("TMPDIR", tmp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -48,6 +53,7 @@ impl Driver {
                 .timeout(Duration::from_secs(120))
                 .build()
                 .expect("client"),
+            _tmp: tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -71,11 +77,14 @@ impl Driver {
     /// A headless Chromium session with a laptop-sized window and the given UI language.
     pub async fn session(&self, lang: &str) -> Session {
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        // No background networking: this machine's closed network refuses it, many at a time.
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": binary,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
                          "--window-size=1280,900", format!("--lang={lang}")],
                 "prefs": {"intl.accept_languages": lang},
             }
@@ -104,6 +113,8 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The browsers exit with chromedriver; let them go before their folders are removed.
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
