@@ -1041,18 +1041,19 @@ fn print_generate_report(r: &crate::bench::generate::GenerateReport) {
         "model {} · prompt {} tokens · {} tokens per answer · median of {} runs\n",
         r.model, r.bare.prompt_tokens, r.tokens_per_answer, r.runs
     );
-    println!("| | time to first token (ms) | decode tok/s |");
-    println!("| --- | ---: | ---: |");
+    println!("| | time to first token (ms) | prefill tok/s | decode tok/s |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, f) in [
+        ("bare llama-cpp-2 loop", &r.bare),
+        ("regula generator", &r.regula),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} |",
+            f.ttft_ms_p50, f.prefill_tok_s_p50, f.decode_tok_s_p50
+        );
+    }
     println!(
-        "| bare llama-cpp-2 loop | {:.1} | {:.1} |",
-        r.bare.ttft_ms_p50, r.bare.decode_tok_s_p50
-    );
-    println!(
-        "| regula generator | {:.1} | {:.1} |",
-        r.regula.ttft_ms_p50, r.regula.decode_tok_s_p50
-    );
-    println!(
-        "| overhead | {:+.1}% | {:+.1}% |\n",
+        "| overhead | {:+.1}% | | {:+.1}% |\n",
         r.ttft_overhead_pct, r.decode_overhead_pct
     );
     println!("| concurrent askers | tokens | seconds | end-to-end tok/s | steady decode tok/s (all decoding) | vs 1 asker |");

@@ -21,6 +21,8 @@ use crate::llm::{ChatMessage, GenEvent, GenOptions, Generator, LlamaGenerator, L
 pub struct StreamFigures {
     pub prompt_tokens: usize,
     pub ttft_ms_p50: f64,
+    /// Prompt tokens over the time to first token: prefill speed.
+    pub prefill_tok_s_p50: f64,
     pub decode_tok_s_p50: f64,
 }
 
@@ -104,8 +106,18 @@ fn bare_run(
 struct Run {
     ttft_ms: f64,
     decode_tok_s: f64,
-    /// When each token arrived.
+    /// When each piece of text arrived.
     times: Vec<Instant>,
+    /// Tokens decoded: more than pieces when a token ends inside a UTF-8 character (its bytes
+    /// arrive with the next piece) — often so with synthetic weights.
+    generated: usize,
+}
+
+impl Run {
+    /// Tokens each piece stands for.
+    fn tokens_per_piece(&self) -> f64 {
+        self.generated as f64 / self.times.len().max(1) as f64
+    }
 }
 
 async fn regula_run(
@@ -123,22 +135,23 @@ async fn regula_run(
         },
     )?;
     let mut times = Vec::with_capacity(tokens as usize);
-    while let Some(event) = stream.recv().await {
-        match event {
-            // A token split across UTF-8 boundaries arrives with the next: count pieces sent.
-            GenEvent::Token(_) => times.push(Instant::now()),
-            GenEvent::Done(_) => break,
-            GenEvent::Error(e) => return Err(LlmError::Failed(e)),
+    let (generated, done) = loop {
+        match stream.recv().await {
+            Some(GenEvent::Token(_)) => times.push(Instant::now()),
+            Some(GenEvent::Done(stats)) => break (stats.generated_tokens, Instant::now()),
+            Some(GenEvent::Error(e)) => return Err(LlmError::Failed(e)),
+            None => return Err(LlmError::Failed("the generator stopped".into())),
         }
-    }
-    let (Some(first), Some(last)) = (times.first().copied(), times.last().copied()) else {
-        return Err(LlmError::Failed("no tokens".into()));
     };
-    let decode = (last - first).as_secs_f64().max(1e-9);
+    let Some(first) = times.first().copied() else {
+        return Err(LlmError::Failed("no text".into()));
+    };
+    let decode = (done - first).as_secs_f64().max(1e-9);
     Ok(Run {
         ttft_ms: (first - started).as_secs_f64() * 1000.0,
-        decode_tok_s: (times.len() - 1) as f64 / decode,
+        decode_tok_s: generated.saturating_sub(1) as f64 / decode,
         times,
+        generated,
     })
 }
 
@@ -213,16 +226,19 @@ pub async fn run(
         .await;
         let seconds = started.elapsed().as_secs_f64();
         let all: Vec<Run> = all.into_iter().collect::<Result<_, _>>()?;
-        let total: usize = all.iter().map(|r| r.times.len()).sum();
+        let total: usize = all.iter().map(|r| r.generated).sum();
         let from = all.iter().filter_map(|r| r.times.first()).max().copied();
         let to = all.iter().filter_map(|r| r.times.last()).min().copied();
         let steady = match (from, to) {
             (Some(from), Some(to)) if to > from => {
-                let n: usize = all
+                let n: f64 = all
                     .iter()
-                    .map(|r| r.times.iter().filter(|t| **t > from && **t <= to).count())
+                    .map(|r| {
+                        let pieces = r.times.iter().filter(|t| **t > from && **t <= to).count();
+                        pieces as f64 * r.tokens_per_piece()
+                    })
                     .sum();
-                n as f64 / (to - from).as_secs_f64()
+                n / (to - from).as_secs_f64()
             }
             _ => 0.0,
         };
@@ -236,14 +252,17 @@ pub async fn run(
     }
 
     let p50 = |v: Vec<f64>| percentile(&v, 50.0);
+    let prefill = |ttft_ms: f64| bare_prompt as f64 / (ttft_ms / 1000.0).max(1e-9);
     let bare = StreamFigures {
         prompt_tokens: bare_prompt,
         ttft_ms_p50: p50(bare.iter().map(|r| r.1).collect()),
+        prefill_tok_s_p50: p50(bare.iter().map(|r| prefill(r.1)).collect()),
         decode_tok_s_p50: p50(bare.iter().map(|r| r.2).collect()),
     };
     let regula = StreamFigures {
         prompt_tokens: bare_prompt,
         ttft_ms_p50: p50(ours.iter().map(|r| r.ttft_ms).collect()),
+        prefill_tok_s_p50: p50(ours.iter().map(|r| prefill(r.ttft_ms)).collect()),
         decode_tok_s_p50: p50(ours.iter().map(|r| r.decode_tok_s).collect()),
     };
     Ok(GenerateReport {
