@@ -182,6 +182,9 @@ pub struct RetrievalSettings {
     pub rerank_model: Option<PathBuf>,
     pub rerank_candidates: usize,
     pub rerank_max_length: usize,
+    /// At most this many passages of one section ahead of other sections' (0: no limit), so a
+    /// long article's near-duplicate passages do not fill the whole top of the list.
+    pub max_per_section: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -400,6 +403,7 @@ impl Default for RetrievalSettings {
             gate_min_coverage_korean: 0.51,
             rerank_model: None,
             rerank_candidates: 20,
+            max_per_section: 2,
             rerank_max_length: 512,
         }
     }

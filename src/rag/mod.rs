@@ -2,6 +2,7 @@
 //! citations -> answer.
 
 pub mod citations;
+pub mod diversify;
 pub mod followup;
 pub mod injection;
 pub mod prompt;
@@ -18,6 +19,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
 use crate::lexical::{concept_coverage, coverage, Analyzer};
 use crate::llm::{GenEvent, GenOptions, Generator, LlmError};
+use diversify::{addenda_last, diversify};
 use prompt::{Lang, Prompts};
 
 #[derive(Debug, thiserror::Error)]
@@ -216,16 +218,26 @@ impl Rag {
             }
             other => other,
         };
-        let embedder = self.embedder.clone();
-        let q = query.clone();
-        let dense = tokio::task::spawn_blocking(move || embedder.embed_query(&q))
-            .await
-            .map_err(|e| RagError::Internal(e.to_string()))??;
+        // A sparse-only search (a Korean question with an English-only model) needs no vector:
+        // embedding it would cost the CPU time of a whole search.
+        let dense = if mode == SearchMode::Sparse {
+            Vec::new()
+        } else {
+            let embedder = self.embedder.clone();
+            let q = query.clone();
+            tokio::task::spawn_blocking(move || embedder.embed_query(&q))
+                .await
+                .map_err(|e| RagError::Internal(e.to_string()))??
+        };
         let limit = limit.max(1);
-        let candidates = match &self.reranker {
+        let wanted = match &self.reranker {
             Some(_) => limit.max(self.retrieval.rerank_candidates),
             None => limit,
         };
+        let per_section = self.retrieval.max_per_section;
+        // Room for the re-ordering below (sections spread, addenda last) to bring passages up
+        // from past the cut.
+        let candidates = wanted.max(limit * 2);
         let request = SearchRequest {
             dense,
             sparse: self.analyzer.query_vector(&query),
@@ -242,18 +254,18 @@ impl Rag {
             .await
             .map_err(|e| RagError::Internal(e.to_string()))??;
         let Some(reranker) = self.reranker.clone().filter(|_| hits.len() > 1) else {
-            return Ok(hits);
+            return Ok(diversify(addenda_last(hits, &query), per_section, limit));
         };
         let texts: Vec<String> = hits
             .iter()
             .map(|h| format!("{}\n{}", h.payload.section, h.payload.text))
             .collect();
-        let scores = tokio::task::spawn_blocking(move || reranker.scores(&query, &texts))
+        let q = query.clone();
+        let scores = tokio::task::spawn_blocking(move || reranker.scores(&q, &texts))
             .await
             .map_err(|e| RagError::Internal(e.to_string()))??;
-        let mut hits = crate::embed::rerank::order_by(hits, &scores);
-        hits.truncate(limit);
-        Ok(hits)
+        let hits = crate::embed::rerank::order_by(hits, &scores);
+        Ok(diversify(addenda_last(hits, &query), per_section, limit))
     }
 
     pub async fn search(
