@@ -248,7 +248,7 @@ def write_tensor(f, name, dims, ttype, tiles):
         f.write(f32_data(name, size // 4))
         return
     written, k = 0, 0
-    pool = tiles[ttype[0]]
+    pool = [memoryview(t) for t in tiles[ttype[0]]]  # slices without copies: 20 GB go through here
     while written < size:
         tile = pool[k % len(pool)]
         k += 1
