@@ -72,7 +72,7 @@ run() {
     python3 scripts/synth_gguf.py write --shape "$shape" --tokenizer "$KIT/tokenizer.gguf" --out "$model" | tee -a "$OUT/log.txt"
     log "bench generate $shape: $TOKENS tokens, $RUNS runs, 1/4/8 askers, all layers on the GPU"
     REGULA__MODELS__LLM="$model" REGULA__LLM__N_GPU_LAYERS=$layers REGULA__LLM__N_CTX=32768 \
-      REGULA__LLM__N_BATCH=2048 REGULA__LLM__MAX_TOKENS="$TOKENS" \
+      REGULA__LLM__N_BATCH=2048 \
       "$WORK/regula" --json bench generate --tokens "$TOKENS" --runs "$RUNS" \
       --concurrency 1,4,8 --passages "$PASSAGES" >"$OUT/$shape.json" 2>"$OUT/$shape.log" \
       || { tail -30 "$OUT/$shape.log"; exit 1; }

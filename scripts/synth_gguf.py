@@ -187,14 +187,18 @@ def tensors(shape):
     return out
 
 
-def nbytes(dims, ttype):
-    _, per_block, block_bytes = ttype
+def elements(dims):
     count = 1
     for d in dims:
         count *= d
+    return count
+
+
+def nbytes(dims, ttype):
+    _, per_block, block_bytes = ttype
     if dims[0] % per_block:
         raise ValueError(f"row length {dims[0]} is not a multiple of {per_block}")
-    return count // per_block * block_bytes
+    return elements(dims) // per_block * block_bytes
 
 
 def bytes_per_token(shape):
@@ -359,7 +363,7 @@ def main():
         total = sum(nbytes(d, t) for _, d, t in tensors(shape))
         per_token = bytes_per_token(shape)
         print(f"shape={args.shape} file_bytes={total} bytes_per_token={per_token} "
-              f"bits_per_weight={8 * total / sum(_count(d) for _, d, _ in tensors(shape)):.2f}")
+              f"bits_per_weight={8 * total / sum(elements(d) for _, d, _ in tensors(shape)):.2f}")
         return
     kvs, shape["n_vocab"] = tokenizer_kvs(args.tokenizer, shape["n_vocab"])
     all_kvs = model_kvs(shape)
@@ -367,13 +371,6 @@ def main():
     write_gguf(args.out, all_kvs, tensors(shape))
     print(f"{args.out}: {args.shape}, {os.path.getsize(args.out)} bytes, "
           f"{bytes_per_token(shape)} weight bytes per token, vocabulary {shape['n_vocab']}")
-
-
-def _count(dims):
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 if __name__ == "__main__":

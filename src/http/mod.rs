@@ -163,15 +163,16 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
         .into_response())
 }
 
-/// `Authorization: Bearer <expected>`, compared as digests so the time taken tells nothing.
+/// `Authorization: Bearer <expected>`, compared as digests in equal time (neither the time
+/// taken nor the token's length tells anything).
 fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
-    use sha2::{Digest, Sha256};
+    use crate::auth::tokens;
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    Sha256::digest(given.trim().as_bytes()) == Sha256::digest(expected.as_bytes())
+    tokens::same(&tokens::hash(given.trim()), &tokens::hash(expected))
 }
 
 /// A bound server: `addr` is the real address (port 0 resolved).

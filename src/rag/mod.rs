@@ -253,18 +253,20 @@ impl Rag {
         let hits = tokio::task::spawn_blocking(move || index.search(&request))
             .await
             .map_err(|e| RagError::Internal(e.to_string()))??;
-        let Some(reranker) = self.reranker.clone().filter(|_| hits.len() > 1) else {
-            return Ok(diversify(addenda_last(hits, &query), per_section, limit));
+        let hits = match self.reranker.clone().filter(|_| hits.len() > 1) {
+            None => hits,
+            Some(reranker) => {
+                let texts: Vec<String> = hits
+                    .iter()
+                    .map(|h| format!("{}\n{}", h.payload.section, h.payload.text))
+                    .collect();
+                let q = query.clone();
+                let scores = tokio::task::spawn_blocking(move || reranker.scores(&q, &texts))
+                    .await
+                    .map_err(|e| RagError::Internal(e.to_string()))??;
+                crate::embed::rerank::order_by(hits, &scores)
+            }
         };
-        let texts: Vec<String> = hits
-            .iter()
-            .map(|h| format!("{}\n{}", h.payload.section, h.payload.text))
-            .collect();
-        let q = query.clone();
-        let scores = tokio::task::spawn_blocking(move || reranker.scores(&q, &texts))
-            .await
-            .map_err(|e| RagError::Internal(e.to_string()))??;
-        let hits = crate::embed::rerank::order_by(hits, &scores);
         Ok(diversify(addenda_last(hits, &query), per_section, limit))
     }
 
