@@ -14,6 +14,8 @@ command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 dpkg -s fonts-nanum >/dev/null 2>&1 || need+=(fonts-nanum)  # Korean glyphs in the screenshots
+# The deployment test runs the shipped load balancer config in a real nginx.
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

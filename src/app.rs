@@ -10,7 +10,7 @@ use crate::config::{LlmBackend, Settings};
 use crate::embed::{CrossEncoder, EmbedError, Embedder, FastEmbedder, Reranker};
 use crate::index::{EdgeIndex, IndexError, RemoteIndex, VectorIndex};
 use crate::ingest::originals::Originals;
-use crate::ingest::Ingestor;
+use crate::ingest::{IngestError, Ingestor};
 use crate::llm::{Generator, LlamaGenerator, LlmError, OpenAiGenerator};
 use crate::rag::prompt::{PromptError, Prompts};
 use crate::rag::Rag;
@@ -35,6 +35,8 @@ pub enum AppError {
     Llm(#[from] LlmError),
     #[error(transparent)]
     Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
 /// The configured vector index: a Qdrant server when `index.qdrant_url` is set, else the
@@ -134,7 +136,8 @@ impl App {
             Backend::Sqlite => Recovery::Exclusive,
             Backend::Postgres => Recovery::Shared,
         };
-        crate::jobs::recover_abandoned(&store, &index, recovery).await?;
+        crate::jobs::recover_abandoned(&store, &index, recovery, settings.ingest.max_attempts)
+            .await?;
         let originals = Originals::new(settings.originals_dir());
         originals.clean_temporary();
         let generator: Option<Arc<dyn Generator>> = match parts {
@@ -186,6 +189,7 @@ impl App {
                 settings.embed.unreadable_prefix_chars
             },
             time_budget: std::time::Duration::from_secs(settings.ingest.file_time_budget_secs),
+            keep_versions: settings.ingest.keep_versions,
         };
         let limits = crate::auth::rate::RateLimits::new(&settings.limits);
         Ok(Arc::new(Self {
@@ -241,35 +245,19 @@ impl App {
         });
     }
 
-    /// Change who may read a document: the index payload first (what search filters on), then
-    /// the records.
-    pub async fn set_document_groups(&self, id: &str, groups: Vec<String>) -> Result<(), AppError> {
-        let doc = self.store.document(id).await?;
-        let Some(version_id) = doc.active_version_id else {
-            return Err(
-                StoreError::Conflict(format!("document {id} has no active version")).into(),
-            );
-        };
-        let index = self.index.clone();
-        let (v, g) = (version_id.clone(), groups.clone());
-        tokio::task::spawn_blocking(move || index.set_groups(&v, &g))
-            .await
-            .map_err(|e| IndexError::Engine(e.to_string()))??;
-        self.store.set_document_groups(id, &groups).await?;
-        Ok(())
+    /// Change who may read a document (crash-safe toward less access: `ingest::documents`).
+    pub async fn set_document_groups(
+        &self,
+        id: &str,
+        groups: Vec<String>,
+    ) -> Result<(), IngestError> {
+        crate::ingest::documents::regroup(&self.store, &self.index, id, &groups).await
     }
 
-    /// Remove a document from search first, then its records: a failure midway never leaves a
-    /// deleted document answerable.
-    pub async fn delete_document(&self, id: &str) -> Result<(), AppError> {
-        self.store.document(id).await?;
-        let index = self.index.clone();
-        let doc_id = id.to_string();
-        tokio::task::spawn_blocking(move || index.delete_document(&doc_id))
+    /// Delete a document for good: its jobs cancelled, out of search, its records and files gone.
+    pub async fn delete_document(&self, id: &str) -> Result<(), IngestError> {
+        crate::ingest::documents::delete(&self.store, &self.index, &self.ingestor.originals, id)
             .await
-            .map_err(|e| IndexError::Engine(e.to_string()))??;
-        self.store.delete_document(id).await?;
-        Ok(())
     }
 
     /// Build the ANN index in the background when enough points arrived since the last build.

@@ -571,7 +571,7 @@ async fn ingest(
         };
         match result {
             Ok(r) => {
-                if r.outcome == "unchanged" {
+                if r.outcome == "unchanged" || r.outcome == "regrouped" {
                     unchanged += 1;
                 } else {
                     indexed += 1;

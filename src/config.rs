@@ -221,8 +221,12 @@ pub struct IngestSettings {
     pub watch_dir: Option<PathBuf>,
     /// How often the watched folder is scanned.
     pub watch_interval_secs: u64,
-    /// Groups that may read documents from the watched folder.
+    /// Groups that may read documents the watched folder adds (a document already known keeps
+    /// its current groups: the folder never widens what an admin narrowed).
     pub watch_groups: Vec<String>,
+    /// Versions of a document kept on record, the active one included; older ones lose their
+    /// records, passages and original file when a new version is activated.
+    pub keep_versions: usize,
     /// Where uploaded files and stored originals live; unset: `originals` in the data dir.
     /// Replicas sharing a database must share this folder too (a network volume), since any
     /// replica may run a job another one queued.
@@ -267,8 +271,11 @@ pub struct AuthSettings {
 pub struct LimitSettings {
     /// Questions and searches per minute for each user or API key (0 = unlimited).
     pub asks_per_minute: u32,
-    /// Login attempts per minute for each user name (0 = unlimited).
+    /// Login attempts per minute for each user name from each client address (0 = unlimited):
+    /// a stranger guessing a name cannot lock its owner out from another address.
     pub logins_per_minute: u32,
+    /// Login attempts per minute from each client address, whatever the names (0 = unlimited).
+    pub logins_per_minute_per_address: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -296,6 +303,7 @@ impl Default for LimitSettings {
         Self {
             asks_per_minute: 30,
             logins_per_minute: 10,
+            logins_per_minute_per_address: 60,
         }
     }
 }
@@ -430,6 +438,7 @@ impl Default for IngestSettings {
             watch_dir: None,
             watch_interval_secs: 30,
             watch_groups: vec!["everyone".to_string()],
+            keep_versions: 3,
             originals_dir: None,
         }
     }

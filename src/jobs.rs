@@ -26,7 +26,10 @@ pub fn start_workers(app: &Arc<App>) {
             let mut tick = tokio::time::interval(JOB_LEASE / 2);
             loop {
                 tick.tick().await;
-                match recover_abandoned(&app.store, &app.index, Recovery::Shared).await {
+                let max_attempts = app.settings.ingest.max_attempts;
+                match recover_abandoned(&app.store, &app.index, Recovery::Shared, max_attempts)
+                    .await
+                {
                     Ok(0) => {}
                     Ok(_) => app.job_wakeup.notify_waiters(),
                     Err(e) => {
@@ -38,16 +41,19 @@ pub fn start_workers(app: &Arc<App>) {
     }
 }
 
-/// Finish the activations a stopped process began, fail the versions it was building, remove
-/// their points from the index, and queue its jobs again. Returns how many jobs went back to the
-/// queue.
+/// Finish the activations and changes of groups a stopped process began, fail the versions it
+/// was building, remove their points from the index, and queue its jobs again (or fail those
+/// that were running each of their `max_attempts` times a process stopped). Returns how many
+/// jobs went back to the queue.
 pub async fn recover_abandoned(
     store: &Store,
     index: &Arc<dyn VectorIndex>,
     recovery: Recovery,
+    max_attempts: u32,
 ) -> Result<u64, AppError> {
     // First, so that purging inactive points below cannot take an active version's points.
     finish_activations(store, index, recovery).await?;
+    crate::ingest::documents::reapply_pending_groups(store, index).await?;
     let versions = store.fail_abandoned_versions(recovery).await?;
     if !versions.is_empty() {
         let index = index.clone();
@@ -66,7 +72,7 @@ pub async fn recover_abandoned(
         .await
         .map_err(|e| IndexError::Engine(e.to_string()))??;
     }
-    let requeued = store.requeue_abandoned_jobs(recovery).await?;
+    let requeued = store.requeue_abandoned_jobs(recovery, max_attempts).await?;
     if requeued > 0 {
         tracing::info!(jobs = requeued, "resuming interrupted ingest jobs");
     }
@@ -74,16 +80,17 @@ pub async fn recover_abandoned(
 }
 
 /// Show in the index the versions the database already calls active (a process stopped between
-/// the two steps of an activation), hiding the versions they superseded.
+/// the two steps of an activation), hiding every other version of their documents.
 async fn finish_activations(
     store: &Store,
     index: &Arc<dyn VectorIndex>,
     recovery: Recovery,
 ) -> Result<(), AppError> {
+    let _turn = store.lock_activations().await?;
     for pending in store.pending_activations(recovery).await? {
         let index = index.clone();
-        let (vid, prev) = (pending.version_id.clone(), pending.previous.clone());
-        tokio::task::spawn_blocking(move || index.activate(&vid, prev.as_deref()))
+        let (doc, vid) = (pending.document_id.clone(), pending.version_id.clone());
+        tokio::task::spawn_blocking(move || index.activate(&doc, &vid))
             .await
             .map_err(|e| IndexError::Engine(e.to_string()))??;
         store.index_activated(&pending.version_id).await?;
@@ -139,7 +146,7 @@ async fn worker(app: Arc<App>, n: usize) {
             }
             continue;
         };
-        let span = tracing::info_span!("ingest_job", job_id = %job.id, source = %job.source, attempt = job.attempts);
+        let span = tracing::info_span!("ingest_job", job_id = %job.id, source = ?job.source, attempt = job.attempts);
         // Its own task: a panic in a parser or the chunker fails this job, not the worker.
         let run = {
             let app = app.clone();

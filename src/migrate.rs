@@ -46,32 +46,37 @@ pub async fn copy(
 
     let (points, active) = {
         let (from, to) = (source_index.clone(), target_index.clone());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, BTreeSet<String>)> {
-            let mut cursor: Option<String> = None;
-            let (mut points, mut active) = (0u64, BTreeSet::new());
-            loop {
-                let (page, next) = from.export_page(cursor.as_deref(), PAGE)?;
-                points += page.len() as u64;
-                let mut batch = Vec::with_capacity(page.len());
-                for (point, is_active) in page {
-                    if is_active {
-                        active.insert(point.payload.version_id.clone());
+        tokio::task::spawn_blocking(
+            move || -> anyhow::Result<(u64, BTreeSet<(String, String)>)> {
+                let mut cursor: Option<String> = None;
+                let (mut points, mut active) = (0u64, BTreeSet::new());
+                loop {
+                    let (page, next) = from.export_page(cursor.as_deref(), PAGE)?;
+                    points += page.len() as u64;
+                    let mut batch = Vec::with_capacity(page.len());
+                    for (point, is_active) in page {
+                        if is_active {
+                            active.insert((
+                                point.payload.document_id.clone(),
+                                point.payload.version_id.clone(),
+                            ));
+                        }
+                        batch.push(point);
                     }
-                    batch.push(point);
+                    to.upsert(batch)?;
+                    match next {
+                        Some(n) => cursor = Some(n),
+                        None => break,
+                    }
                 }
-                to.upsert(batch)?;
-                match next {
-                    Some(n) => cursor = Some(n),
-                    None => break,
+                for (document, version) in &active {
+                    to.activate(document, version)?;
                 }
-            }
-            for version in &active {
-                to.activate(version, None)?;
-            }
-            to.purge_inactive()?;
-            to.flush()?;
-            Ok((points, active))
-        })
+                to.purge_inactive()?;
+                to.flush()?;
+                Ok((points, active))
+            },
+        )
         .await??
     };
 

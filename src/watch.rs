@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::app::App;
-use crate::ingest::Ingestor;
-use crate::store::{JobOrigin, NewJob};
+use crate::ingest::scan_folder;
+use crate::store::{GroupsSpec, JobOrigin, NewJob};
 
 /// A file modified more recently than this may still be being copied: wait for the next scan.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -33,67 +33,112 @@ async fn scan(
     dir: &Path,
     seen: &mut HashMap<String, (SystemTime, u64)>,
 ) -> anyhow::Result<()> {
-    let root = dir.to_path_buf();
-    let files = tokio::task::spawn_blocking(move || Ingestor::collect_files(&[root])).await??;
-    if files.is_empty() {
+    let (root, base) = (
+        dir.to_path_buf(),
+        dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+    );
+    let scan = tokio::task::spawn_blocking(move || scan_folder(&root, &base)).await?;
+    if scan.files.is_empty() {
+        // Missing, empty or unreadable: an unmounted share looks like this; delete nothing.
+        if let Some((path, e)) = scan.unreadable.first() {
+            tracing::warn!(path = ?path, error = %e, "watched folder unreadable");
+        }
         return Ok(());
     }
     let prefix = match dir.file_name() {
         Some(name) => format!("{}/", name.to_string_lossy()),
         None => String::new(),
     };
-    let present: HashSet<String> = files.iter().map(|(_, s)| s.clone()).collect();
+    // Under a folder that could not be read, files are unknown, not gone.
+    let mut unknown: Vec<String> = Vec::new();
+    for (path, e) in &scan.unreadable {
+        tracing::warn!(path = ?path, error = %e, "part of the watched folder is unreadable; skipped");
+        let rel = path
+            .strip_prefix(dir.parent().unwrap_or(dir))
+            .unwrap_or(path);
+        unknown.push(rel.to_string_lossy().replace('\\', "/"));
+    }
+    let present: HashSet<String> = scan.files.iter().map(|(_, s)| s.clone()).collect();
     let mut queued = 0usize;
-    for (path, source) in files {
-        let meta = tokio::fs::metadata(&path).await?;
-        let modified = meta.modified()?;
-        let key = (modified, meta.len());
-        if seen.get(&source) == Some(&key) {
-            continue;
+    for (path, source) in scan.files {
+        // One file that cannot be read is reported and skipped; the scan goes on.
+        match queue_if_changed(app, &path, &source, seen).await {
+            Ok(true) => queued += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(source = ?source, error = %e, "watched file unreadable; skipped")
+            }
         }
-        if SystemTime::now()
-            .duration_since(modified)
-            .unwrap_or_default()
-            < SETTLE
-        {
-            continue;
-        }
-        if meta.len() > app.settings.ingest.max_file_bytes {
-            tracing::warn!(%source, bytes = meta.len(), "watched file over the size limit; skipped");
-            seen.insert(source, key);
-            continue;
-        }
-        let bytes = tokio::fs::read(&path).await?;
-        let originals = app.ingestor.originals.clone();
-        let hash = tokio::task::spawn_blocking(move || originals.put(&bytes)).await??;
-        seen.insert(source.clone(), key);
-        let current = app.store.document_by_source(&source).await?;
-        if current.and_then(|d| d.active_hash).as_deref() == Some(hash.as_str()) {
-            continue;
-        }
-        app.store
-            .enqueue_job(NewJob {
-                source: &source,
-                groups: &app.settings.ingest.watch_groups,
-                blob: &hash,
-                origin: JobOrigin::Watch,
-            })
-            .await?;
-        queued += 1;
     }
     if queued > 0 {
         tracing::info!(files = queued, "watched folder: files queued");
         app.job_wakeup.notify_waiters();
     }
     for doc in app.store.documents().await? {
+        let under_unknown = unknown
+            .iter()
+            .any(|u| doc.source == *u || doc.source.starts_with(&format!("{u}/")));
         if doc.origin == JobOrigin::Watch.as_str()
             && doc.source.starts_with(&prefix)
             && !present.contains(&doc.source)
+            && !under_unknown
         {
-            tracing::info!(source = %doc.source, "removed from the watched folder; deleting");
+            tracing::info!(source = ?doc.source, "removed from the watched folder; deleting");
             app.delete_document(&doc.id).await?;
             seen.remove(&doc.source);
         }
     }
     Ok(())
+}
+
+/// Queue one watched file when it is new or changed and has settled; `true` when queued.
+async fn queue_if_changed(
+    app: &Arc<App>,
+    path: &Path,
+    source: &str,
+    seen: &mut HashMap<String, (SystemTime, u64)>,
+) -> anyhow::Result<bool> {
+    // Not followed: the file may have been swapped for a symlink or FIFO since the walk.
+    let meta = tokio::fs::symlink_metadata(path).await?;
+    if !meta.is_file() {
+        anyhow::bail!("no longer a regular file");
+    }
+    let modified = meta.modified()?;
+    let key = (modified, meta.len());
+    if seen.get(source) == Some(&key) {
+        return Ok(false);
+    }
+    if SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default()
+        < SETTLE
+    {
+        return Ok(false);
+    }
+    if meta.len() > app.settings.ingest.max_file_bytes {
+        tracing::warn!(source = ?source, bytes = meta.len(), "watched file over the size limit; skipped");
+        seen.insert(source.to_string(), key);
+        return Ok(false);
+    }
+    let bytes = tokio::fs::read(path).await?;
+    let originals = app.ingestor.originals.clone();
+    let hash = tokio::task::spawn_blocking(move || originals.put(&bytes)).await??;
+    seen.insert(source.to_string(), key);
+    let current = app.store.document_by_source(source).await?;
+    if current.and_then(|d| d.active_hash).as_deref() == Some(hash.as_str()) {
+        return Ok(false);
+    }
+    // A file the folder already brought keeps the document's groups (an admin may have
+    // narrowed them); the configured ones are for new documents.
+    app.store
+        .enqueue_job(NewJob {
+            source,
+            groups: &GroupsSpec::Inherit {
+                otherwise: app.settings.ingest.watch_groups.clone(),
+            },
+            blob: &hash,
+            origin: JobOrigin::Watch,
+        })
+        .await?;
+    Ok(true)
 }

@@ -76,11 +76,26 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| std::thread::spawn(setup).join().expect("setup"))
 }
 
+/// The world app's watched folder (`<temp>/watched`), kept for the whole test binary.
+fn watched() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(d.path().join("watched")).expect("watched folder");
+        d
+    });
+    // Leaked on purpose with the static: the folder lives as long as the app.
+    Box::leak(dir.path().join("watched").into_boxed_path())
+}
+
 fn setup() -> World {
+    let watch = watched().to_path_buf();
     let app = start_app(
-        |s| {
+        move |s| {
             s.limits.asks_per_minute = 40;
             s.http.metrics_token = METRICS_TOKEN.into();
+            s.ingest.watch_dir = Some(watch);
+            s.ingest.watch_interval_secs = 1;
         },
         &[],
     );
@@ -589,6 +604,8 @@ async fn sso_headers_count_only_from_trusted_proxies() {
             .post(proxied.url("/api/v1/search"))
             .header("x-remote-user", user)
             .header("x-remote-groups", groups)
+            // A browser on Regula's own page says so; see cross_site_requests_… below.
+            .header("sec-fetch-site", "same-origin")
             .json(&json!({"query": DOCS[0].question}))
     };
     let hr = as_user("sso-hana", "hr,staff")
@@ -615,6 +632,106 @@ async fn sso_headers_count_only_from_trusted_proxies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "members of auth.admin_groups are admins");
+
+    // A header sent twice: a client's copy got through beside the proxy's; neither is believed.
+    let r = anonymous()
+        .get(proxied.url("/api/v1/auth/me"))
+        .header("x-remote-user", "sso-pat")
+        .header("x-remote-user", "sso-admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = anonymous()
+        .get(proxied.url("/api/v1/auth/me"))
+        .header("x-remote-user", "sso-pat")
+        .header("x-remote-groups", "staff")
+        .header("x-remote-groups", "regula-admins")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // CSRF through SSO: the proxy's own cookie rides along on a cross-site form, so a change
+    // needs the browser's word that the page is Regula's (Sec-Fetch-Site or Origin).
+    let admin = |req: reqwest::RequestBuilder| {
+        req.header("x-remote-user", "sso-admin")
+            .header("x-remote-groups", "regula-admins")
+    };
+    let doc = body["results"][0]["job"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"# Forged\n\nForged text.\n".to_vec())
+                .file_name("forged.md"),
+        )
+    };
+    let origin = proxied.url("");
+    let cross_site: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        (
+            "upload, no evidence",
+            admin(anonymous().post(proxied.url("/api/v1/documents"))).multipart(form()),
+        ),
+        (
+            "upload, cross-site",
+            admin(anonymous().post(proxied.url("/api/v1/documents")))
+                .header("sec-fetch-site", "cross-site")
+                .multipart(form()),
+        ),
+        (
+            "upload, foreign origin",
+            admin(anonymous().post(proxied.url("/api/v1/documents")))
+                .header("origin", "https://evil.example")
+                .multipart(form()),
+        ),
+        (
+            "re-index",
+            admin(anonymous().post(proxied.url(&format!("/api/v1/documents/{doc}/reindex"))))
+                .header("origin", "https://evil.example"),
+        ),
+        (
+            "regroup",
+            admin(anonymous().patch(proxied.url(&format!("/api/v1/documents/{doc}"))))
+                .header("sec-fetch-site", "same-site")
+                .json(&json!({"groups": ["everyone"]})),
+        ),
+        (
+            "delete",
+            admin(anonymous().delete(proxied.url(&format!("/api/v1/documents/{doc}"))))
+                .header("origin", "null"),
+        ),
+        (
+            "new user",
+            admin(anonymous().post(proxied.url("/api/v1/users")))
+                .header("sec-fetch-site", "cross-site")
+                .json(&json!({"username": "mole", "password": PASSWORD, "role": "admin"})),
+        ),
+        (
+            "logout",
+            admin(anonymous().post(proxied.url("/api/v1/auth/logout")))
+                .header("sec-fetch-site", "cross-site"),
+        ),
+    ];
+    for (what, req) in cross_site {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{what}");
+    }
+    let (_, d) = common::get_json(&proxied, &format!("/api/v1/documents/{doc}")).await;
+    assert_eq!(
+        d["active"]["groups"],
+        json!(["hr"]),
+        "nothing changed: {d:#}"
+    );
+    let r = admin(anonymous().patch(proxied.url(&format!("/api/v1/documents/{doc}"))))
+        .header("origin", origin.trim_end_matches('/'))
+        .json(&json!({"groups": ["hr", "staff"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the same origin may");
 }
 
 #[tokio::test]
@@ -765,5 +882,313 @@ async fn the_official_openai_client_works_unchanged() {
     assert_eq!(
         v["stream_regula"]["citations"][0]["document_id"],
         w.ids[2].as_str()
+    );
+}
+
+/// A new user of the world app, signed in (its own rate budget, apart from the other tests').
+async fn new_user(name: &'static str, role: &str, groups: Vec<&'static str>) -> Employee {
+    let app = &world().app;
+    let r = client()
+        .post(app.url("/api/v1/users"))
+        .json(&json!({"username": name, "password": PASSWORD, "role": role, "groups": groups}))
+        .send()
+        .await
+        .expect("create user");
+    assert_eq!(r.status(), 201);
+    let user: Value = r.json().await.expect("user");
+    let (cookie, csrf) = sign_in(app, name, PASSWORD).await.expect("signs in");
+    Employee {
+        name,
+        id: user["id"].as_str().expect("id").to_string(),
+        groups,
+        cookie,
+        csrf,
+    }
+}
+
+async fn wait_job(app: &TestApp, id: &str) -> Value {
+    for _ in 0..1200 {
+        let (_, job) = common::get_json(app, &format!("/api/v1/jobs/{id}")).await;
+        if job["status"] == "done" || job["status"] == "failed" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+/// Nothing of the document (id, canary word) reaches `reader` on any read path.
+async fn assert_hidden(reader: &Employee, id: &str, canary: &str, question: &str, when: &str) {
+    let leaks = |body: &str| body.contains(id) || body.to_lowercase().contains(canary);
+    let (_, body) = reader
+        .post("/api/v1/search", json!({"query": question}), false)
+        .await;
+    assert!(!leaks(&body), "{when}: search: {body}");
+    let (_, body) = reader
+        .post("/api/v1/ask", json!({"question": question}), false)
+        .await;
+    assert!(!leaks(&body), "{when}: ask: {body}");
+    let (_, body) = reader
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "regula", "messages": [{"role": "user", "content": question}]}),
+            false,
+        )
+        .await;
+    assert!(!leaks(&body), "{when}: chat completions: {body}");
+    for path in ["chunks", "original"] {
+        let (status, body) = reader.get(&format!("/api/v1/documents/{id}/{path}")).await;
+        assert_eq!(status, 404, "{when}: {path}: {body}");
+    }
+    let (_, body) = reader.get("/api/v1/documents").await;
+    assert!(!leaks(&body), "{when}: list: {body}");
+}
+
+async fn patch_groups(id: &str, groups: &[&str]) {
+    let r = client()
+        .patch(world().app.url(&format!("/api/v1/documents/{id}")))
+        .json(&json!({ "groups": groups }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_narrowed_document_never_widens_through_new_versions_reindex_or_the_watched_folder() {
+    let w = world();
+    let app = &w.app;
+    let olga = new_user("olga", "employee", vec![]).await;
+    let eric = w.employees.iter().find(|e| e.name == "eric").unwrap();
+    let hana = w.employees.iter().find(|e| e.name == "hana").unwrap();
+    let canary = "quintessarium";
+    let question = "How long is the sabbatical after years of service?";
+    let text = |years: u32| {
+        format!("# Sabbatical Policy\n\n## Eligibility\n\nAfter {years} years of service an employee may take a Quintessarium sabbatical of three months.\n")
+    };
+
+    let (status, body) = upload_with_groups(app, "sabbatical.md", &text(5), "everyone").await;
+    assert_eq!(status, 200, "{body:#}");
+    let id = body["results"][0]["job"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    patch_groups(&id, &["exec"]).await;
+    assert_hidden(&olga, &id, canary, question, "narrowed").await;
+
+    // An edited copy uploaded without groups (as the admin page does when the field is empty).
+    let (status, body) = common::upload(app, "sabbatical.md", text(6).into_bytes()).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["results"][0]["job"]["outcome"], "indexed", "{body:#}");
+    assert_hidden(&olga, &id, canary, question, "new version without groups").await;
+    let (_, found) = eric
+        .post("/api/v1/search", json!({"query": question}), false)
+        .await;
+    assert!(
+        found.to_lowercase().contains(canary),
+        "exec still reads it: {found}"
+    );
+
+    // Re-indexed: the document's groups now, not any captured earlier.
+    let (status, r) =
+        common::post_json(app, &format!("/api/v1/documents/{id}/reindex"), json!({})).await;
+    assert_eq!(status, 202, "{r:#}");
+    let job = wait_job(app, r["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["outcome"], "indexed", "{job:#}");
+    assert_hidden(&olga, &id, canary, question, "re-indexed").await;
+
+    // The same bytes with groups named: the groups apply (no silent "unchanged").
+    let (status, body) = upload_with_groups(app, "sabbatical.md", &text(6), "hr").await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(
+        body["results"][0]["job"]["outcome"], "regrouped",
+        "{body:#}"
+    );
+    let (_, found) = hana
+        .post("/api/v1/search", json!({"query": question}), false)
+        .await;
+    assert!(
+        found.to_lowercase().contains(canary),
+        "hr reads it now: {found}"
+    );
+    assert_hidden(
+        &olga,
+        &id,
+        canary,
+        question,
+        "regrouped by an identical upload",
+    )
+    .await;
+
+    // The watched folder brings a file; an admin narrows it; the file changes.
+    let file = watched().join("sabbatical-watch.md");
+    std::fs::write(
+        &file,
+        text(7).replace("Quintessarium", "Quintessarium watched"),
+    )
+    .unwrap();
+    let source = "watched/sabbatical-watch.md";
+    let mut watched_id = None;
+    for _ in 0..240 {
+        let (_, docs) = common::get_json(app, "/api/v1/documents").await;
+        watched_id = docs["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["source"] == source && d["active"].is_object())
+            .map(|d| d["id"].as_str().unwrap().to_string());
+        if watched_id.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let watched_id = watched_id.expect("the watched file is ingested");
+    patch_groups(&watched_id, &["exec"]).await;
+    // Change the file (its modification time moves past the settling delay).
+    std::fs::write(
+        &file,
+        text(8).replace("Quintessarium", "Quintessarium watched"),
+    )
+    .unwrap();
+    let mut version = 0;
+    for _ in 0..240 {
+        let (_, d) = common::get_json(app, &format!("/api/v1/documents/{watched_id}")).await;
+        version = d["active"]["number"].as_i64().unwrap_or(0);
+        if version >= 2 {
+            assert_eq!(d["active"]["groups"], json!(["exec"]), "{d:#}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(version, 2, "the changed file is ingested again");
+    assert_hidden(&olga, &watched_id, canary, question, "watched file changed").await;
+    assert_hidden(&olga, &id, canary, question, "end").await;
+}
+
+#[tokio::test]
+async fn cross_site_requests_of_a_cookie_session_change_nothing() {
+    let w = world();
+    let app = &w.app;
+    let ada = new_user("ada", "admin", vec![]).await;
+    let http = with_cookie(&ada.cookie);
+    let doc = &w.ids[2];
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"# Forged\n\nForged text.\n".to_vec())
+                .file_name("forged.md"),
+        )
+    };
+    let forged: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        (
+            "multipart upload",
+            http.post(app.url("/api/v1/documents")).multipart(form()),
+        ),
+        (
+            "re-index",
+            http.post(app.url(&format!("/api/v1/documents/{doc}/reindex"))),
+        ),
+        (
+            "regroup",
+            http.patch(app.url(&format!("/api/v1/documents/{doc}")))
+                .json(&json!({"groups": ["exec"]})),
+        ),
+        (
+            "delete",
+            http.delete(app.url(&format!("/api/v1/documents/{doc}"))),
+        ),
+        ("logout", http.post(app.url("/api/v1/auth/logout"))),
+        // Same-origin words do not replace the token for a cookie session.
+        (
+            "upload with same-origin",
+            http.post(app.url("/api/v1/documents"))
+                .header("sec-fetch-site", "same-origin")
+                .multipart(form()),
+        ),
+    ];
+    for (what, req) in forged {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{what}");
+    }
+    let r = http.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the forged logout did not end the session");
+    let (_, d) = common::get_json(app, &format!("/api/v1/documents/{doc}")).await;
+    assert_eq!(d["active"]["groups"], json!(["everyone"]), "{d:#}");
+    let r = http
+        .post(app.url("/api/v1/documents?wait=true"))
+        .header("x-csrf-token", &ada.csrf)
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "with its token the page may upload");
+
+    // Login CSRF: another site's page cannot sign the browser in.
+    for (k, v) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let r = anonymous()
+            .post(app.url("/api/v1/auth/login"))
+            .header(k, v)
+            .json(&json!({"username": "ada", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{k}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_spray_from_one_address_locks_out_no_one_and_starves_nothing() {
+    let w = world();
+    let app = &w.app;
+    let sprayer = reqwest::Client::builder()
+        .local_address("127.0.0.3".parse::<std::net::IpAddr>().unwrap())
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let attempt = |name: String| {
+        let (client, url) = (sprayer.clone(), app.url("/api/v1/auth/login"));
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": name, "password": "guess-guess-guess"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    // Random names, then the admin's own name, from the stranger's address, all at once.
+    let mut spray: Vec<_> = (0..100)
+        .map(|i| tokio::spawn(attempt(format!("nobody-{i}-{}", uuid::Uuid::new_v4()))))
+        .collect();
+    spray.extend((0..20).map(|_| tokio::spawn(attempt("hana".to_string()))));
+    // Meanwhile searches answer.
+    let search = client()
+        .post(app.url("/api/v1/search"))
+        .json(&json!({"query": "cafeteria"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 200);
+    let mut statuses = Vec::new();
+    for t in spray {
+        statuses.push(t.await.unwrap());
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        limited >= 120 - 60,
+        "the address's budget holds: {limited} of 120 refused"
+    );
+    // The owner of the name, from their own address, signs in at once.
+    assert!(
+        sign_in(app, "hana", PASSWORD).await.is_some(),
+        "hana is not locked out"
     );
 }

@@ -358,3 +358,64 @@ fn a_server_killed_mid_ingest_resumes_the_job_and_shows_no_half_indexed_version(
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+/// A PDF whose font maps only some of its codes to Unicode and has no encoding: the parser
+/// panics ("missing unicode map and encoding") on the first unmapped character.
+fn pdf_with_a_font_missing_its_unicode_map() -> Vec<u8> {
+    let cmap = "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Partial def\n/CMapType 2 def\n1 begincodespacerange\n<00> <FF>\nendcodespacerange\n1 beginbfchar\n<41> <0041>\nendbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend";
+    let content = "BT /F1 12 Tf 72 720 Td (ABBA) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [5 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /NoSuchFont /FirstChar 65 /LastChar 66 /Widths [500 500] /ToUnicode 4 0 R >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{cmap}\nendstream", cmap.len()),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 6 0 R >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn a_parser_panic_is_one_line_of_reason_without_a_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no-unicode-map.pdf");
+    std::fs::write(&file, pdf_with_a_font_missing_its_unicode_map()).unwrap();
+    let out = regula(&dir.path().join("data"))
+        .args(["ingest", "--json"])
+        .arg(&file)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked")
+            && !stderr.contains("backtrace")
+            && !stderr.contains("lib.rs:"),
+        "{stderr}"
+    );
+    let v = parse(&out);
+    let text = v.to_string();
+    assert!(text.contains("missing unicode map and encoding"), "{v:#}");
+    assert!(text.contains("malformed"), "{v:#}");
+}

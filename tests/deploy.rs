@@ -270,3 +270,156 @@ fn docker_compose_accepts_the_file_when_installed() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The load balancer's config, filled in as the nginx image does: only variables that are set.
+fn render_template(vars: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join("deploy/nginx.conf.template"))
+        .expect("load balancer config");
+    for (k, v) in vars {
+        text = text.replace(&format!("${{{k}}}"), v);
+    }
+    text
+}
+
+/// An upstream that answers every request with the request's own head (what Regula would see).
+fn echo_upstream() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                head.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+            let _ = stream.write_all(&head);
+        }
+    });
+    port
+}
+
+/// The shipped load balancer config in a real nginx (Debian's, installed by scripts/setup.sh):
+/// a client's X-Remote-User / X-Remote-Groups never reach Regula, repeated or not; the SSO
+/// proxy's do.
+#[tokio::test]
+async fn the_load_balancer_passes_sso_headers_only_from_the_sso_proxy() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nginx is installed (scripts/setup.sh installs Debian's nginx-light)");
+    let upstream = echo_upstream();
+    let lb_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = render_template(&[
+        ("REGULA_UPSTREAM", "127.0.0.1"),
+        ("REGULA_BACKEND_PORT", &upstream.to_string()),
+        ("LB_LISTEN_PORT", &format!("127.0.0.1:{lb_port}")),
+        ("SSO_PROXY_ADDR", "127.0.0.2/32"),
+    ]);
+    assert!(
+        !server.contains("${"),
+        "every variable filled in:\n{server}"
+    );
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("default.conf"), server).unwrap();
+    let main = format!(
+        "master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log; {user}\n\
+         events {{}}\n\
+         http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; \
+         fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi; \
+         include {d}/default.conf; }}\n",
+        user = if is_root() { "user root root;" } else { "" }
+    );
+    std::fs::write(dir.path().join("nginx.conf"), main).unwrap();
+    let child = std::process::Command::new(nginx)
+        .args([
+            "-p",
+            &d.to_string(),
+            "-c",
+            &format!("{d}/nginx.conf"),
+            "-g",
+            "daemon off;",
+        ])
+        .spawn()
+        .expect("nginx starts");
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(child);
+    let url = format!("http://127.0.0.1:{lb_port}/api/v1/auth/me");
+    let from = |addr: &str| {
+        reqwest::Client::builder()
+            .local_address(addr.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        if from("127.0.0.1")
+            .get(format!("http://127.0.0.1:{lb_port}/lb-health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        ready,
+        "nginx answers: {}",
+        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    );
+
+    let seen = |client: reqwest::Client, repeat: bool| {
+        let url = url.clone();
+        async move {
+            let mut req = client
+                .get(url)
+                .header("X-Remote-User", "mallory")
+                .header("X-Remote-Groups", "regula-admins");
+            if repeat {
+                req = req
+                    .header("X-Remote-User", "admin")
+                    .header("x-remote-groups", "hr");
+            }
+            let r = req.send().await.expect("through the load balancer");
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap().to_lowercase()
+        }
+    };
+    // Any other client: not one copy gets through.
+    for repeat in [false, true] {
+        let head = seen(from("127.0.0.1"), repeat).await;
+        assert!(
+            !head.contains("x-remote-user") && !head.contains("x-remote-groups"),
+            "a client's SSO headers reached Regula:\n{head}"
+        );
+        assert!(head.contains("x-forwarded-for: 127.0.0.1"), "{head}");
+    }
+    // The SSO proxy's address: its headers pass.
+    let head = seen(from("127.0.0.2"), false).await;
+    assert!(head.contains("x-remote-user: mallory"), "{head}");
+    assert!(head.contains("x-remote-groups: regula-admins"), "{head}");
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}

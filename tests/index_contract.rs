@@ -97,8 +97,8 @@ fn contract(index: &dyn VectorIndex) {
         search(index, 0, None, SearchMode::Hybrid).is_empty(),
         "invisible before activation"
     );
-    index.activate("v1", None).unwrap();
-    index.activate("c1", None).unwrap();
+    index.activate("hr-rules", "v1").unwrap();
+    index.activate("canteen", "c1").unwrap();
 
     // Each mode finds the nearest point first; similarity is the cosine.
     for mode in [SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid] {
@@ -153,7 +153,7 @@ fn contract(index: &dyn VectorIndex) {
     assert!(search(index, 0, Some(&["hr"]), SearchMode::Hybrid)
         .iter()
         .all(|(_, v)| v == "v1"));
-    index.activate("v2", Some("v1")).unwrap();
+    index.activate("hr-rules", "v2").unwrap();
     let hits = search(index, 0, Some(&["hr"]), SearchMode::Hybrid);
     assert!(
         !hits.is_empty() && hits.iter().all(|(_, v)| v == "v2"),
@@ -168,6 +168,47 @@ fn contract(index: &dyn VectorIndex) {
         docs(&search(index, 0, Some(&["exec"]), SearchMode::Hybrid)),
         vec!["hr-rules"]
     );
+
+    // Two ingests of one file raced: activating either hides every other visible version of the
+    // document, whichever it is, and leaves a version still being built invisible but intact.
+    let versions_seen = |groups: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = search(index, 0, Some(groups), SearchMode::Hybrid)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    index
+        .upsert(vec![point("hr-rules", "v3", &["exec"], 0)])
+        .unwrap();
+    index
+        .upsert(vec![point("hr-rules", "v4", &["exec"], 1)])
+        .unwrap();
+    index.activate("hr-rules", "v4").unwrap();
+    assert_eq!(versions_seen(&["exec"]), vec!["v4"]);
+    index.activate("hr-rules", "v3").unwrap();
+    assert_eq!(
+        versions_seen(&["exec"]),
+        vec!["v3"],
+        "the later activation wins alone"
+    );
+    index.activate("hr-rules", "v2").unwrap();
+    assert!(
+        versions_seen(&["exec"]).is_empty(),
+        "v2's points went with the first swap"
+    );
+    index
+        .upsert(
+            (0..2)
+                .map(|i| point("hr-rules", "v2", &["exec"], i))
+                .collect(),
+        )
+        .unwrap();
+    index.activate("hr-rules", "v2").unwrap();
+    assert_eq!(versions_seen(&["exec"]), vec!["v2"]);
+    assert_eq!(index.count().unwrap(), 5);
 
     // Points never activated (a crash mid-ingest) are purged; active ones stay.
     index
@@ -235,7 +276,7 @@ fn the_embedded_index_exports_every_point_with_its_vectors() {
     index
         .upsert(vec![point("draft", "d1", &["hr"], 1)])
         .unwrap();
-    index.activate("v1", None).unwrap();
+    index.activate("doc", "v1").unwrap();
     let mut cursor: Option<String> = None;
     let mut seen = Vec::new();
     loop {

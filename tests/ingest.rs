@@ -75,6 +75,114 @@ async fn docx_keeps_headings_lists_and_tables() {
     );
 }
 
+/// Word keeps text in places a paragraph walk can miss: hyperlink runs (with a page break
+/// inside), one-cell tables, tables inside tables, text boxes (written twice: the drawing and
+/// its VML fallback). Every word must reach the passages.
+#[tokio::test]
+async fn docx_text_in_hyperlinks_text_boxes_and_nested_tables_is_kept() {
+    let run = |t: &str| format!("<w:r><w:t xml:space=\"preserve\">{t}</w:t></w:r>");
+    let hyperlink = format!(
+        "<w:p>{}<w:hyperlink r:id=\"rId9\" w:history=\"1\"><w:r><w:rPr><w:rStyle w:val=\"Hyperlink\"/></w:rPr><w:t>this hyperlink</w:t></w:r><w:r><w:br w:type=\"page\"/></w:r><w:r><w:lastRenderedPageBreak/><w:t xml:space=\"preserve\"> and another</w:t></w:r></w:hyperlink>{}</w:p>",
+        run("Page break in "),
+        run(" one here about the Ravelin portal.")
+    );
+    let field_link = format!(
+        "<w:p>{}<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText xml:space=\"preserve\"> HYPERLINK \"https://intranet/forms\" </w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"separate\"/></w:r>{}<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>{}</w:p>",
+        run("Claims use the "),
+        run("Marlinspike expense form"),
+        run(" on the intranet.")
+    );
+    let one_cell = format!(
+        "<w:tbl><w:tblPr/><w:tr><w:tc><w:tcPr/><w:p>{}</w:p></w:tc></w:tr></w:tbl>",
+        run("Note: the Quokkaville office closes at six.")
+    );
+    let nested = format!(
+        "<w:tbl><w:tblPr/><w:tr><w:tc><w:p>{}</w:p></w:tc><w:tc><w:tbl><w:tblPr/><w:tr><w:tc><w:p>{}</w:p></w:tc><w:tc><w:p>{}</w:p></w:tc></w:tr></w:tbl><w:p/></w:tc></w:tr><w:tr><w:tc><w:p>{}</w:p></w:tc><w:tc><w:p>{}</w:p></w:tc></w:tr></w:tbl>",
+        run("Region"),
+        run("Nested cell Tamarindo"),
+        run("allowance 12 euros"),
+        run("North"),
+        run("Ravioli district")
+    );
+    let text_box = format!(
+        "<w:p>{}<w:r><mc:AlternateContent><mc:Choice Requires=\"wps\"><w:drawing><wp:anchor><a:graphic><a:graphicData><wps:wsp><wps:txbx><w:txbxContent><w:p>{}</w:p></w:txbxContent></wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice><mc:Fallback><w:pict><v:rect><v:textbox><w:txbxContent><w:p>{}</w:p></w:txbxContent></v:textbox></v:rect></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>",
+        run("Before the box."),
+        run("Boxed: badges are renewed by the Zanzibar desk."),
+        run("Boxed: badges are renewed by the Zanzibar desk.")
+    );
+    let file = docx(
+        "Office Notes",
+        &[
+            W::H(1, "Office notes"),
+            W::Raw(&hyperlink),
+            W::Raw(&field_link),
+            W::Raw(&one_cell),
+            W::Raw(&nested),
+            W::Raw(&text_box),
+        ],
+    );
+    let chunks = chunks_of(app(), "office-notes.docx", file).await;
+    let all: String = chunks
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let flat = all.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "Page break in this hyperlink",
+        "and another one here about the Ravelin portal",
+        "Claims use the Marlinspike expense form on the intranet",
+        "the Quokkaville office closes at six",
+        "Nested cell Tamarindo",
+        "allowance 12 euros",
+        "Ravioli district",
+        "Before the box",
+        "badges are renewed by the Zanzibar desk",
+    ] {
+        assert!(flat.contains(needle), "{needle:?} is missing from:\n{all}");
+    }
+    assert_eq!(
+        flat.matches("Zanzibar").count(),
+        1,
+        "the text box once, not twice:\n{all}"
+    );
+    assert!(
+        !flat.contains("HYPERLINK"),
+        "field codes are not text:\n{all}"
+    );
+}
+
+/// Hangul drawing objects (a rectangle with text, a text box) hold text too.
+#[tokio::test]
+async fn hwpx_text_in_drawing_objects_is_kept() {
+    let shape = r#"<hp:p id="0" paraPrIDRef="0" styleIDRef="0"><hp:run charPrIDRef="0"><hp:t>도형 앞 문장.</hp:t><hp:rect id="1"><hp:shapeComment>사각형입니다.</hp:shapeComment><hp:drawText lastWidth="100"><hp:subList><hp:p id="0" paraPrIDRef="0" styleIDRef="0"><hp:run charPrIDRef="0"><hp:t>상자 안: 출입증은 보안실에서 재발급한다.</hp:t></hp:run></hp:p></hp:subList></hp:drawText></hp:rect></hp:run></hp:p>"#;
+    let file = hwpx(
+        "사내 안내",
+        &[&[
+            H::Heading("제1조 (출입)"),
+            H::Raw(shape),
+            H::P("본문 문장입니다."),
+        ]],
+    );
+    let chunks = chunks_of(app(), "notice.hwpx", file).await;
+    let all: String = chunks
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "도형 앞 문장",
+        "출입증은 보안실에서 재발급한다",
+        "본문 문장입니다",
+    ] {
+        assert!(all.contains(needle), "{needle:?} is missing from:\n{all}");
+    }
+    assert!(
+        !all.contains("사각형입니다"),
+        "a shape's comment is not its text:\n{all}"
+    );
+}
+
 #[tokio::test]
 async fn hwpx_keeps_korean_articles_clauses_and_tables_across_sections() {
     let file = hwpx(
@@ -381,6 +489,16 @@ async fn a_watched_folder_is_kept_in_sync() {
         },
         &[],
     );
+    // Never read through the folder: a symlink to a file elsewhere, and a FIFO (whose read
+    // would block the scan forever).
+    let secret = share.path().join("secret.md");
+    std::fs::write(&secret, "# Secret\n\nThe vault code is Xylophonic.\n").unwrap();
+    std::os::unix::fs::symlink(&secret, folder.join("linked.md")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(folder.join("pipe.md"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
     // A second file stays: an empty folder looks like an unmounted share and removes nothing.
     std::fs::write(
         folder.join("parking.md"),
@@ -444,4 +562,228 @@ async fn a_watched_folder_is_kept_in_sync() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(gone, "a removed file is removed from search");
+    let (_, hits) = post(
+        &app,
+        "/api/v1/search",
+        json!({"query": "vault code", "top_k": 10}),
+    )
+    .await;
+    assert!(!hits.to_string().contains("Xylophonic"), "{hits:#}");
+}
+
+/// Two ingest workers and two uploads of one file at once: whichever activates last is the one
+/// version search shows, and the database agrees.
+#[tokio::test]
+async fn racing_versions_of_one_file_never_leave_two_searchable() {
+    let app = start_app(|s| s.ingest.workers = 2, &[]);
+    let version = |n: usize| {
+        let mut text = String::from("# Desk booking rules\n\n");
+        for section in 0..12 {
+            text.push_str(&format!(
+                "## Rule {section}\n\nRevision {n} of rule {section}: desks are booked through the Ploverdesk portal up to {} days ahead.\n\n",
+                n + section
+            ));
+        }
+        text
+    };
+    for round in 0..3 {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(version(round * 2).into_bytes())
+                    .file_name("desks.md"),
+            )
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(version(round * 2 + 1).into_bytes())
+                    .file_name("desks.md"),
+            );
+        let r = client()
+            .post(app.url("/api/v1/documents?wait=true"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        let doc_id = body["results"][0]["job"]["document_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, chunks) = get(&app, &format!("/api/v1/documents/{doc_id}/chunks")).await;
+        let active: std::collections::HashSet<String> = chunks["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        let (_, hits) = post(
+            &app,
+            "/api/v1/search",
+            json!({"query": "Ploverdesk portal desks booked days ahead revision", "top_k": 50}),
+        )
+        .await;
+        let hits = hits["results"].as_array().unwrap();
+        assert!(!hits.is_empty());
+        for h in hits {
+            assert!(
+                active.contains(h["chunk_id"].as_str().unwrap()),
+                "round {round}: a passage of another version is searchable: {h:#}"
+            );
+        }
+        let (_, doc) = get(&app, &format!("/api/v1/documents/{doc_id}")).await;
+        let active_versions = doc["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["status"] == "active")
+            .count();
+        assert_eq!(active_versions, 1, "{doc:#}");
+    }
+}
+
+/// Delete is final: a queued or running re-index of the document stops and never brings it back.
+#[tokio::test]
+async fn deleting_a_document_cancels_its_queued_and_running_jobs() {
+    let app = app();
+    // A long English document: embedding it takes seconds, so the first re-index is still
+    // running when the delete arrives.
+    let mut handbook = String::new();
+    let mut files: Vec<_> = walk_md(&common::sample("en-18f-handbook"));
+    files.sort();
+    for f in files {
+        handbook.push_str(&std::fs::read_to_string(f).unwrap());
+        handbook.push_str("\n\n");
+        if handbook.len() > 150_000 {
+            break;
+        }
+    }
+    let (status, body) = upload(app, "doomed-act.md", handbook.into_bytes()).await;
+    assert_eq!(status, 200, "{body:#}");
+    let doc_id = body["results"][0]["job"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Three re-indexes: the first runs (a long statute takes seconds), the others wait.
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let (status, r) = post(
+            app,
+            &format!("/api/v1/documents/{doc_id}/reindex"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 202, "{r:#}");
+        jobs.push(r["job_id"].as_str().unwrap().to_string());
+    }
+    for _ in 0..100 {
+        let (_, j) = get(app, &format!("/api/v1/jobs/{}", jobs[0])).await;
+        if j["status"] == "running" && j["embedded"].as_i64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = client()
+        .delete(app.url(&format!("/api/v1/documents/{doc_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for id in &jobs {
+        let job = wait_job(app, id).await;
+        assert_eq!(job["status"], "failed", "{job:#}");
+        assert_eq!(job["error_kind"], "cancelled", "{job:#}");
+    }
+    // The queue has drained: the document is gone from the list, by id, and from search.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, docs) = get(app, "/api/v1/documents").await;
+    assert!(!docs.to_string().contains("doomed-act.md"), "{docs:#}");
+    let (status, _) = get(app, &format!("/api/v1/documents/{doc_id}")).await;
+    assert_eq!(status, 404);
+    let (_, hits) = post(
+        app,
+        "/api/v1/search",
+        json!({"query": "annual leave sick leave overtime", "top_k": 50}),
+    )
+    .await;
+    assert!(
+        hits["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["source"] != "doomed-act.md"),
+        "{hits:#}"
+    );
+}
+
+fn walk_md(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_md(&p));
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Old versions beyond `ingest.keep_versions` lose their records and original files; deleting a
+/// document removes every original it had from the disk.
+#[tokio::test]
+async fn superseded_versions_and_deleted_documents_leave_nothing_on_disk() {
+    let app = app();
+    let text =
+        |n: u32| format!("# Bike storage\n\nBikes are stored in the basement rack number {n}.\n");
+    let mut hashes = Vec::new();
+    let mut doc_id = String::new();
+    for n in 1..=5 {
+        let (status, body) = upload(app, "bikes.md", text(n).into_bytes()).await;
+        assert_eq!(status, 200, "{body:#}");
+        doc_id = body["results"][0]["job"]["document_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, doc) = get(app, &format!("/api/v1/documents/{doc_id}")).await;
+        hashes.push(
+            doc["versions"][0]["content_hash"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let originals = &app.app.ingestor.originals;
+    let on_disk = |h: &str| originals.path(h).unwrap().exists();
+    let (_, doc) = get(app, &format!("/api/v1/documents/{doc_id}")).await;
+    let numbers: Vec<i64> = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        vec![5, 4, 3],
+        "the active version and two before it: {doc:#}"
+    );
+    assert!(
+        !on_disk(&hashes[0]) && !on_disk(&hashes[1]),
+        "pruned versions' files are gone"
+    );
+    assert!(
+        hashes[2..].iter().all(|h| on_disk(h)),
+        "kept versions' files stay"
+    );
+
+    let r = client()
+        .delete(app.url(&format!("/api/v1/documents/{doc_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        hashes.iter().all(|h| !on_disk(h)),
+        "deleted means deleted on disk too"
+    );
 }

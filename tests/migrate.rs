@@ -94,7 +94,7 @@ async fn an_embedded_deployment_moves_to_postgres_and_another_index() {
                 .collect(),
         )
         .unwrap();
-    source_index.activate(&v1, None).unwrap();
+    source_index.activate(&doc.id, &v1).unwrap();
     let draft = source.create_version(new_version("h2")).await.unwrap();
     source_index
         .upsert(vec![

@@ -102,7 +102,7 @@ async fn an_activation_cut_short_by_a_crash_is_finished_at_the_next_start() {
         .activate_version(&doc, &v1, "Leave", &[chunk("20 days")])
         .await
         .unwrap();
-    index.activate(&v1, None).unwrap();
+    index.activate(&doc, &v1).unwrap();
     store.index_activated(&v1).await.unwrap();
 
     // Version 2: the database activation commits, then the process stops.
@@ -125,7 +125,7 @@ async fn an_activation_cut_short_by_a_crash_is_finished_at_the_next_start() {
     assert_eq!(visible(index.as_ref()), vec!["20 days".to_string()]);
 
     // The next start.
-    recover_abandoned(&store, &index, Recovery::Exclusive)
+    recover_abandoned(&store, &index, Recovery::Exclusive, 3)
         .await
         .expect("recovery");
     assert_eq!(
@@ -143,8 +143,71 @@ async fn an_activation_cut_short_by_a_crash_is_finished_at_the_next_start() {
     assert_eq!(versions[0].status, "failed");
 
     // Recovery again changes nothing.
-    recover_abandoned(&store, &index, Recovery::Exclusive)
+    recover_abandoned(&store, &index, Recovery::Exclusive, 3)
         .await
         .expect("second recovery");
     assert_eq!(visible(index.as_ref()), vec!["25 days".to_string()]);
+}
+
+#[tokio::test]
+async fn a_change_of_groups_cut_short_keeps_the_narrower_groups_and_is_finished_at_start() {
+    use regula::auth::{Credential, Principal, Role};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_sqlite(&dir.path().join("regula.db"))
+        .await
+        .expect("store");
+    let index: Arc<dyn VectorIndex> =
+        Arc::new(EdgeIndex::open(&dir.path().join("index"), "test-model", DIM).expect("index"));
+    let doc = store
+        .ensure_document("pay.md", "Pay", JobOrigin::Upload)
+        .await
+        .expect("document")
+        .id;
+    let v1 = new_version(&store, &doc, "h1").await;
+    index.upsert(vec![point(&doc, &v1, "bonus pool")]).unwrap();
+    store
+        .activate_version(&doc, &v1, "Pay", &[chunk("bonus pool")])
+        .await
+        .unwrap();
+    index.activate(&doc, &v1).unwrap();
+    store.index_activated(&v1).await.unwrap();
+    let employee = Principal::new(
+        "user:pat".into(),
+        "pat".into(),
+        Role::Employee,
+        vec![],
+        Credential::TrustedHeader,
+    );
+    assert!(store.document(&doc).await.unwrap().readable_by(&employee));
+
+    // An admin narrows it to `exec`: the change is recorded as pending, then the process stops
+    // before the index and the record are changed.
+    store
+        .set_pending_groups(&doc, &["exec".to_string()])
+        .await
+        .unwrap();
+    let d = store.document(&doc).await.unwrap();
+    assert_eq!(
+        d.active.as_ref().unwrap().groups,
+        vec!["everyone".to_string()]
+    );
+    assert!(
+        !d.readable_by(&employee),
+        "the narrower (pending) groups already hold"
+    );
+    let groups = store.readable_groups(&[doc.clone()]).await.unwrap();
+    assert_eq!(groups[&doc].1, Some(vec!["exec".to_string()]));
+
+    // The next start finishes the change everywhere.
+    recover_abandoned(&store, &index, Recovery::Exclusive, 3)
+        .await
+        .expect("recovery");
+    assert!(
+        visible(index.as_ref()).is_empty(),
+        "search filters on the new groups"
+    );
+    let d = store.document(&doc).await.unwrap();
+    assert_eq!(d.pending_groups, None);
+    assert_eq!(d.active.unwrap().groups, vec!["exec".to_string()]);
+    assert!(store.pending_regroupings().await.unwrap().is_empty());
 }

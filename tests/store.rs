@@ -9,25 +9,47 @@ use std::collections::HashSet;
 
 use regula::auth::{Role, Scope};
 use regula::store::{
-    Backend, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion,
+    Backend, GroupsSpec, JobOrigin, NewApiKey, NewAudit, NewChunk, NewJob, NewUser, NewVersion,
     PendingActivation, Rating, Recovery, Store, StoreError, UserUpdate,
 };
 
 /// The databases to run against: a fresh SQLite file, and a fresh PostgreSQL database when
 /// a server is configured. The guards keep them alive for the test.
 async fn stores() -> Vec<(Store, Box<dyn std::any::Any>)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Store::open_sqlite(&dir.path().join("regula.db"))
+    stores_with_urls()
         .await
-        .expect("sqlite store");
-    let mut out: Vec<(Store, Box<dyn std::any::Any>)> = vec![(sqlite, Box::new(dir))];
+        .into_iter()
+        .map(|(store, guard, _)| (store, guard))
+        .collect()
+}
+
+/// `stores`, with each database's URL for a test that changes a row behind the store's back.
+async fn stores_with_urls() -> Vec<(Store, Box<dyn std::any::Any>, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("regula.db");
+    let sqlite = Store::open_sqlite(&path).await.expect("sqlite store");
+    let sqlite_url = format!("sqlite://{}", path.display());
+    let mut out: Vec<(Store, Box<dyn std::any::Any>, String)> =
+        vec![(sqlite, Box::new(dir), sqlite_url)];
     if let Some(url) = common::fresh_postgres().await {
         out.push((
             Store::open(&url).await.expect("postgres store"),
-            Box::new(url),
+            Box::new(url.clone()),
+            url,
         ));
     }
     out
+}
+
+/// Run one statement directly on the database (damage a row as a bad disk or hand edit would).
+async fn raw(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("raw connection");
+    sqlx::query(sql)
+        .execute(&pool)
+        .await
+        .expect("raw statement");
+    pool.close().await;
 }
 
 async fn queue(store: &Store, n: usize) -> HashSet<String> {
@@ -37,7 +59,7 @@ async fn queue(store: &Store, n: usize) -> HashSet<String> {
             store
                 .enqueue_job(NewJob {
                     source: &format!("doc-{i}.md"),
-                    groups: &["everyone".to_string()],
+                    groups: &GroupsSpec::Explicit(vec!["everyone".to_string()]),
                     blob: "0000",
                     origin: JobOrigin::Upload,
                 })
@@ -111,6 +133,7 @@ async fn documents_versions_and_chunks() {
         assert_eq!(
             pending,
             vec![PendingActivation {
+                document_id: doc.id.clone(),
                 version_id: versions[0].id.clone(),
                 previous: Some(versions[1].id.clone()),
             }]
@@ -144,7 +167,7 @@ async fn documents_versions_and_chunks() {
             .unwrap();
         let asked = [doc.id.clone(), "no-such-document".into(), doc.id.clone()];
         let groups = store.readable_groups(&asked).await.unwrap();
-        assert_eq!(groups[&doc.id], vec!["exec".to_string()]);
+        assert_eq!(groups[&doc.id].0, vec!["exec".to_string()]);
         assert_eq!(groups.len(), 1, "{groups:?}");
         let (page, total) = store.documents_page(10, 0).await.unwrap();
         assert_eq!((page.len(), total), (1, 1));
@@ -236,7 +259,7 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
             .unwrap();
         assert_eq!(
             store
-                .requeue_abandoned_jobs(Recovery::Shared)
+                .requeue_abandoned_jobs(Recovery::Shared, 3)
                 .await
                 .unwrap(),
             0
@@ -261,7 +284,7 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
         );
         assert_eq!(
             store
-                .requeue_abandoned_jobs(Recovery::Exclusive)
+                .requeue_abandoned_jobs(Recovery::Exclusive, 3)
                 .await
                 .unwrap(),
             1
@@ -440,4 +463,103 @@ async fn bad_urls_are_refused_with_the_password_hidden() {
         text.contains("unsupported") && !text.contains("secret"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_job_running_each_time_the_process_died_fails_after_its_attempts() {
+    for (store, _guard) in stores().await {
+        queue(&store, 1).await;
+        // The file crashes the process every time: claimed, then recovered at the next start.
+        for attempt in 1..=3u32 {
+            let job = store.claim_job().await.unwrap().expect("queued again");
+            assert_eq!(job.attempts, attempt);
+            let requeued = store
+                .requeue_abandoned_jobs(Recovery::Exclusive, 3)
+                .await
+                .unwrap();
+            assert_eq!(requeued, u64::from(attempt < 3), "attempt {attempt}");
+        }
+        assert!(
+            store.claim_job().await.unwrap().is_none(),
+            "not tried a fourth time"
+        );
+        let jobs = store.jobs(Some("failed"), 10, 0).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].error_kind.as_deref(), Some("interrupted"));
+        assert!(
+            jobs[0]
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("3 attempts"),
+            "{:?}",
+            jobs[0].error
+        );
+    }
+}
+
+#[tokio::test]
+async fn cancelled_jobs_stay_failed_and_corrupt_groups_fail_closed() {
+    for (store, _guard, url) in stores_with_urls().await {
+        queue(&store, 2).await;
+        let running = store.claim_job().await.unwrap().expect("a job");
+        assert!(store.job_running(&running.id).await.unwrap());
+        // doc-0.md is running, doc-1.md queued: deleting each cancels it.
+        assert_eq!(store.cancel_jobs_for_source("doc-0.md").await.unwrap(), 1);
+        assert_eq!(store.cancel_jobs_for_source("doc-1.md").await.unwrap(), 1);
+        assert!(!store.job_running(&running.id).await.unwrap());
+        // The worker that ran it cannot put it back in the queue or mark it done.
+        store
+            .retry_job(&running.id, "busy", "io", chrono::Utc::now())
+            .await
+            .unwrap();
+        store.finish_job(&running.id, Ok("indexed")).await.unwrap();
+        let j = store.job(&running.id).await.unwrap();
+        assert_eq!(
+            (j.status.as_str(), j.error_kind.as_deref()),
+            ("failed", Some("cancelled"))
+        );
+        assert!(store.claim_job().await.unwrap().is_none());
+        // Nor can it activate what it built.
+        let doc = store
+            .ensure_document("doc-0.md", "Doc", JobOrigin::Upload)
+            .await
+            .unwrap();
+        let version = store
+            .create_version(NewVersion {
+                document_id: &doc.id,
+                content_hash: "h",
+                format: "markdown",
+                groups: &["everyone".to_string()],
+                pages: 1,
+                original_path: "/tmp/x",
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .activate_for_job(Some(&running.id), &doc.id, &version, "Doc", &[])
+                .await,
+            Err(StoreError::Cancelled(_))
+        ));
+        assert!(store.document(&doc.id).await.unwrap().active.is_none());
+
+        // A job whose groups value was damaged is claimed with an error, not with `everyone`.
+        let id = store
+            .enqueue_job(NewJob {
+                source: "doc-2.md",
+                groups: &GroupsSpec::Explicit(vec!["hr".to_string()]),
+                blob: "0000",
+                origin: JobOrigin::Upload,
+            })
+            .await
+            .unwrap();
+        raw(
+            &url,
+            &format!("UPDATE jobs SET groups = 'not json' WHERE id = '{id}'"),
+        )
+        .await;
+        let job = store.claim_job().await.unwrap().expect("the damaged job");
+        assert!(job.groups.is_err(), "{:?}", job.groups);
+    }
 }

@@ -76,7 +76,7 @@ const groupsOf = (text) => text.split(",").map((g) => g.trim()).filter(Boolean);
 
 async function documents(panel) {
   const files = el("input", { type: "file", id: "upload-files", multiple: true, class: "visually-hidden" });
-  const groups = el("input", { id: "upload-groups", placeholder: "everyone", "aria-label": t("groupsAllowed") });
+  const groups = el("input", { id: "upload-groups", placeholder: t("groupsKeep"), "aria-label": t("groupsAllowed") });
   const status = el("p", { id: "upload-status", role: "status", class: "muted" });
   const drop = el("label", { for: "upload-files", class: "dropzone", id: "dropzone", tabindex: 0 },
     el("strong", {}, t("dropHere")), el("span", { class: "muted small" }, "PDF · DOCX · HWPX · HTML · Markdown · TXT"));
@@ -84,7 +84,8 @@ async function documents(panel) {
     if (!list.length) return;
     const form = new FormData();
     for (const f of list) form.append("file", f, f.name);
-    if (groups.value.trim()) form.append("groups", groups.value);
+    // An empty field is never sent: the server then keeps a document's current groups.
+    if (groupsOf(groups.value).length) form.append("groups", groups.value);
     status.textContent = `${t("upload")}: ${[...list].map((f) => f.name).join(", ")}…`;
     try {
       const r = await api("/api/v1/documents", { method: "POST", form });

@@ -296,9 +296,11 @@ async fn withhold_unreadable(
     let groups = app.store.readable_groups(&all).await?;
     for m in messages.iter_mut() {
         let Some(answer) = &m.answer else { continue };
-        let readable = documents_of(answer)
-            .iter()
-            .all(|d| groups.get(d).is_some_and(|g| principal.can_read(g)));
+        let readable = documents_of(answer).iter().all(|d| {
+            groups.get(d).is_some_and(|(active, pending)| {
+                principal.can_read(active) && pending.as_ref().is_none_or(|p| principal.can_read(p))
+            })
+        });
         if !readable {
             m.content = WITHHELD.to_string();
             m.answer = Some(json!({ "withheld": true }));

@@ -33,12 +33,9 @@ pub async fn authenticate(
     let peer = peer_of(request.extensions());
     match identify(&app, request.headers(), peer).await {
         Ok(principal) => {
-            if let Credential::Session { csrf_token } = &principal.credential {
-                if !is_safe(request.method()) && !csrf_ok(request.headers(), csrf_token) {
-                    return ApiError::Forbidden(format!(
-                        "this request needs the session's CSRF token in the {CSRF_HEADER} header"
-                    ))
-                    .into_response();
+            if !is_safe(request.method()) {
+                if let Err(e) = forgery_check(&principal.credential, request.headers()) {
+                    return e.into_response();
                 }
             }
             tracing::Span::current().record("principal", principal.id.as_str());
@@ -68,6 +65,50 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A state-changing request must be provably the page's own, unless an API key sent it (a
+/// browser never attaches one by itself): a cookie session echoes its CSRF token; an SSO caller
+/// (the proxy's cookie rides along on a cross-site form, too) must come from a same-origin page.
+fn forgery_check(credential: &Credential, headers: &HeaderMap) -> Result<()> {
+    match credential {
+        Credential::ApiKey { .. } => Ok(()),
+        Credential::Session { csrf_token } if csrf_ok(headers, csrf_token) => Ok(()),
+        Credential::Session { .. } => Err(ApiError::Forbidden(format!(
+            "this request needs the session's CSRF token in the {CSRF_HEADER} header"
+        ))),
+        Credential::TrustedHeader if same_origin(headers) == Some(true) => Ok(()),
+        Credential::TrustedHeader => Err(ApiError::Forbidden(
+            "a state-changing request through single sign-on must come from Regula's own pages (same-origin Origin or Sec-Fetch-Site); other systems use an API key".into(),
+        )),
+    }
+}
+
+/// Whether the browser says the request came from a page of this origin: `Some(true)` same,
+/// `Some(false)` another site, `None` no browser evidence at all (a non-browser client).
+fn same_origin(headers: &HeaderMap) -> Option<bool> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return Some(site.as_bytes().eq_ignore_ascii_case(b"same-origin"));
+    }
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .filter(|_| origin != "null");
+    Some(match (origin_host, host) {
+        (Some(o), Some(h)) => host_only(o).eq_ignore_ascii_case(host_only(h)),
+        _ => false,
+    })
+}
+
+/// The host of a `host[:port]` authority: ports are not compared, since a proxy may drop the
+/// port from `Host` (`proxy_set_header Host $host`).
+fn host_only(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => authority.split(':').next().unwrap_or(authority),
+    }
 }
 
 fn csrf_ok(headers: &HeaderMap, expected: &str) -> bool {
@@ -140,6 +181,17 @@ fn trusted_header_principal(
     let settings = &app.settings.auth;
     if !peer.is_some_and(|ip| is_trusted(&settings.trusted_proxies, ip)) {
         return Ok(None);
+    }
+    // A header sent twice means a client's copy got through beside the proxy's: trust neither.
+    for name in [
+        settings.user_header.as_str(),
+        settings.groups_header.as_str(),
+    ] {
+        if headers.get_all(name).iter().count() > 1 {
+            return Err(ApiError::Unauthorized(format!(
+                "the SSO header {name} was sent more than once; check that the proxy removes the client's copy"
+            )));
+        }
     }
     let Some(user) = headers.get(settings.user_header.as_str()) else {
         return Ok(None);
@@ -241,19 +293,27 @@ pub async fn login(
     headers: HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> Result<Response> {
+    // Login CSRF: a page of another site must not sign a browser into an account of its choice.
+    if same_origin(&headers) == Some(false) {
+        return Err(ApiError::Forbidden("sign in from Regula's own page".into()));
+    }
     app.limits
-        .login(&body.username)
+        .login(&body.username, peer)
         .map_err(ApiError::rate_limited)?;
     let candidate = app.store.login_candidate(&body.username).await?;
     let stored = candidate.as_ref().and_then(|(_, h)| h.clone());
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
+    let ok = password::verify_off_runtime(body.password, stored)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| match e {
+            password::PasswordError::Busy => {
+                ApiError::rate_limited(std::time::Duration::from_secs(1))
+            }
+            other => ApiError::Internal(other.to_string()),
+        })?;
     let user = match candidate {
         Some((user, _)) if ok => user,
         _ => {
-            tracing::info!(username = %body.username, "failed sign-in");
+            failed_sign_in(&body.username, peer);
             return Err(ApiError::Unauthorized("wrong user name or password".into()));
         }
     };
@@ -284,6 +344,11 @@ pub async fn login(
         HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     Ok(response)
+}
+
+/// Logged with the name escaped (`?`): a name carrying CR/LF cannot forge log lines.
+fn failed_sign_in(username: &str, peer: Option<IpAddr>) {
+    tracing::info!(username = ?username, address = ?peer, "failed sign-in");
 }
 
 /// End the session (the cookie is cleared).
@@ -330,6 +395,85 @@ mod tests {
         );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn same_origin_needs_the_browsers_word() {
+        fn with(pairs: &[(&'static str, &'static str)]) -> Option<bool> {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            same_origin(&h)
+        }
+        assert_eq!(with(&[]), None);
+        assert_eq!(with(&[("sec-fetch-site", "same-origin")]), Some(true));
+        assert_eq!(
+            with(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://a"),
+                ("host", "a")
+            ]),
+            Some(false)
+        );
+        assert_eq!(with(&[("sec-fetch-site", "same-site")]), Some(false));
+        assert_eq!(
+            with(&[
+                ("origin", "http://regula.corp:8080"),
+                ("host", "regula.corp:8080")
+            ]),
+            Some(true)
+        );
+        assert_eq!(
+            with(&[
+                ("origin", "https://regula.corp"),
+                ("host", "regula.corp:8443")
+            ]),
+            Some(true)
+        );
+        assert_eq!(
+            with(&[("origin", "https://evil.example"), ("host", "regula.corp")]),
+            Some(false)
+        );
+        assert_eq!(
+            with(&[("origin", "null"), ("host", "regula.corp")]),
+            Some(false)
+        );
+        assert_eq!(
+            with(&[("origin", "http://[::1]:8080"), ("host", "[::1]:8080")]),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn user_names_cannot_forge_log_lines() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            failed_sign_in(
+                "mallory\r\n2026-12-03T00:00:00Z  INFO admin signed in",
+                None,
+            )
+        });
+        let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(log.contains("mallory\\r\\n"), "{log}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::auth::{normalise_groups, Principal};
 use crate::config::Settings;
 use crate::ingest::normalise_source;
-use crate::store::{JobOrigin, NewJob};
+use crate::store::{GroupsSpec, JobOrigin, NewJob};
 
 /// The largest request body an upload may have (all its files together).
 pub fn upload_limit(settings: &Settings) -> usize {
@@ -35,7 +35,9 @@ pub struct UploadParams {
 }
 
 /// `multipart/form-data`: one or more `file` fields and an optional `groups` field
-/// (comma-separated). Each file streams to disk under its content hash and becomes a queued job;
+/// (comma-separated). Without groups (or with an empty field), a new version keeps the document's
+/// current groups and a new document is readable by `everyone`; named groups apply even when the
+/// content is unchanged. Each file streams to disk under its content hash and becomes a queued job;
 /// the answer (202) lists the job ids to follow on `GET /api/v1/jobs/{id}`.
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents", params(UploadParams),
     request_body(content_type = "multipart/form-data", description = "`file` fields (one or more) and `groups` (comma-separated)"),
@@ -118,9 +120,11 @@ pub async fn upload(
     }
     let groups = normalise_groups(groups);
     let groups = if groups.is_empty() {
-        vec![crate::auth::EVERYONE.to_string()]
+        GroupsSpec::Inherit {
+            otherwise: vec![crate::auth::EVERYONE.to_string()],
+        }
     } else {
-        groups
+        GroupsSpec::Explicit(groups)
     };
     let mut queued = Vec::new();
     for (file, source, blob) in &accepted {
@@ -228,11 +232,7 @@ pub async fn list(
             .documents()
             .await?
             .into_iter()
-            .filter(|d| {
-                d.active
-                    .as_ref()
-                    .is_some_and(|a| principal.can_read(&a.groups))
-            })
+            .filter(|d| d.readable_by(&principal))
             .collect();
         let total = readable.len() as i64;
         let docs = readable
@@ -254,12 +254,7 @@ async fn readable_document(
     id: &str,
 ) -> Result<crate::store::Document> {
     let doc = app.store.document(id).await?;
-    let readable = principal.is_admin()
-        || doc
-            .active
-            .as_ref()
-            .is_some_and(|a| principal.can_read(&a.groups));
-    if readable {
+    if doc.readable_by(principal) {
         Ok(doc)
     } else {
         Err(ApiError::NotFound(format!("document {id} not found")))
@@ -415,16 +410,19 @@ pub async fn reindex(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let doc = app.store.document(&id).await?;
-    let (Some(hash), Some(active)) = (doc.active_hash.as_deref(), doc.active.as_ref()) else {
+    let Some(hash) = doc.active_hash.as_deref() else {
         return Err(ApiError::Conflict(
             "the document has no active version to re-index".into(),
         ));
     };
+    // The groups are the document's when the new version is activated, not when it was queued.
     let job_id = app
         .store
         .enqueue_job(NewJob {
             source: &doc.source,
-            groups: &active.groups,
+            groups: &GroupsSpec::Inherit {
+                otherwise: Vec::new(),
+            },
             blob: hash,
             origin: JobOrigin::Reindex,
         })

@@ -130,6 +130,8 @@ impl From<IngestError> for ApiError {
             | IngestError::Empty
             | IngestError::BadName(_) => ApiError::Unprocessable(e.to_string()),
             IngestError::TooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::Store(s) => s.into(),
+            IngestError::Cancelled | IngestError::BadGroups(_) => ApiError::Conflict(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -153,6 +155,7 @@ impl ApiError {
             "unsupported" | "malformed" | "empty" | "bad_name" | "timeout" => {
                 ApiError::Unprocessable(message)
             }
+            "cancelled" | "bad_groups" => ApiError::Conflict(message),
             _ => ApiError::Internal(message),
         }
     }
@@ -173,6 +176,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::Cancelled(m) => ApiError::Conflict(format!("{m} was cancelled")),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -262,7 +262,7 @@ impl VectorIndex for EdgeIndex {
         ))
     }
 
-    fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError> {
+    fn activate(&self, document_id: &str, version_id: &str) -> Result<(), IndexError> {
         let mut map = serde_json::Map::new();
         map.insert("active".into(), serde_json::Value::Bool(true));
         let show = UpdateOperation::PayloadOperation(PayloadOps::SetPayload(SetPayloadOp {
@@ -271,15 +271,19 @@ impl VectorIndex for EdgeIndex {
             filter: Some(Filter::new_must(keyword("version_id", version_id)?)),
             key: None,
         }));
-        let hide = match previous.filter(|p| *p != version_id) {
-            Some(prev) => Some(UpdateOperation::PointOperation(
-                PointOperations::DeletePointsByFilter(Filter::new_must(keyword(
-                    "version_id",
-                    prev,
-                )?)),
-            )),
-            None => None,
-        };
+        // Every other visible version of the document goes, whichever it is (two ingests of one
+        // file may have raced); versions still being built stay invisible and untouched.
+        let hide = Some(UpdateOperation::PointOperation(
+            PointOperations::DeletePointsByFilter(Filter {
+                should: None,
+                min_should: None,
+                must: Some(vec![
+                    keyword("document_id", document_id)?,
+                    flag("active", true)?,
+                ]),
+                must_not: Some(vec![keyword("version_id", version_id)?]),
+            }),
+        ));
         // The write lock first (it may wait for an index build); only then stop searches, for
         // the two quick updates.
         let _write = self

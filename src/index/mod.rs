@@ -81,8 +81,9 @@ pub struct Hit {
 pub trait VectorIndex: Send + Sync {
     /// Add points; they stay invisible to search until their version is activated.
     fn upsert(&self, points: Vec<ChunkPoint>) -> Result<(), IndexError>;
-    /// Make `version_id` visible and remove `previous` (if any) from search.
-    fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError>;
+    /// Make `version_id` visible and remove every other visible version of `document_id`, in
+    /// one step for searches. Versions not yet activated are left alone.
+    fn activate(&self, document_id: &str, version_id: &str) -> Result<(), IndexError>;
     /// Change the groups that may read a version's points.
     fn set_groups(&self, version_id: &str, groups: &[String]) -> Result<(), IndexError>;
     fn delete_version(&self, version_id: &str) -> Result<(), IndexError>;

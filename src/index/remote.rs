@@ -323,23 +323,31 @@ impl VectorIndex for RemoteIndex {
         Ok(())
     }
 
-    fn activate(&self, version_id: &str, previous: Option<&str>) -> Result<(), IndexError> {
-        // One batch: the new version becomes visible and the old one goes in the same request.
-        let mut operations = vec![PointsUpdateOperation {
-            operation: Some(Operation::SetPayload(SetPayload {
-                payload: HashMap::from([("active".to_string(), Value::from(true))]),
-                points_selector: by(Filter::must([is("version_id", version_id)])),
-                ..Default::default()
-            })),
-        }];
-        if let Some(prev) = previous.filter(|p| *p != version_id) {
-            operations.push(PointsUpdateOperation {
-                operation: Some(Operation::DeletePoints(DeletePoints {
-                    points: by(Filter::must([is("version_id", prev)])),
+    fn activate(&self, document_id: &str, version_id: &str) -> Result<(), IndexError> {
+        // One batch: the new version becomes visible and every other visible version of the
+        // document goes in the same request (versions still being built are left alone).
+        let operations = vec![
+            PointsUpdateOperation {
+                operation: Some(Operation::SetPayload(SetPayload {
+                    payload: HashMap::from([("active".to_string(), Value::from(true))]),
+                    points_selector: by(Filter::must([is("version_id", version_id)])),
                     ..Default::default()
                 })),
-            });
-        }
+            },
+            PointsUpdateOperation {
+                operation: Some(Operation::DeletePoints(DeletePoints {
+                    points: by(Filter {
+                        must: vec![
+                            is("document_id", document_id),
+                            Condition::matches("active", true),
+                        ],
+                        must_not: vec![is("version_id", version_id)],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+            },
+        ];
         self.call(move |c, name| {
             let request = UpdateBatchPointsBuilder::new(name, operations.clone()).wait(true);
             async move { c.update_points_batch(request).await }

@@ -1,6 +1,8 @@
 //! Ingest: extract -> normalise -> chunk -> embed -> upsert -> activate the version.
 
 pub mod chunk;
+pub mod contained;
+pub mod documents;
 pub mod extract;
 pub mod formats;
 pub mod originals;
@@ -11,7 +13,9 @@ use std::sync::Arc;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{ChunkPayload, ChunkPoint, IndexError, VectorIndex};
 use crate::lexical::Analyzer;
-use crate::store::{JobOrigin, NewChunk, NewVersion, QueuedJob, Store, StoreError};
+use crate::store::{
+    CorruptGroups, GroupsSpec, JobOrigin, NewChunk, NewVersion, QueuedJob, Store, StoreError,
+};
 use originals::{sha256, Originals};
 use serde::Serialize;
 
@@ -41,6 +45,16 @@ pub enum IngestError {
     TimedOut(u64),
     #[error("this process stalled past the job's lease and the job was taken back; run it again")]
     LeaseLost,
+    #[error("cancelled: the document was deleted")]
+    Cancelled,
+    #[error("{0}")]
+    BadGroups(String),
+}
+
+impl From<CorruptGroups> for IngestError {
+    fn from(e: CorruptGroups) -> Self {
+        IngestError::BadGroups(e.to_string())
+    }
 }
 
 impl IngestError {
@@ -59,6 +73,8 @@ impl IngestError {
             IngestError::Internal(_) => "internal",
             IngestError::TimedOut(_) => "timeout",
             IngestError::LeaseLost => "lease_lost",
+            IngestError::Cancelled => "cancelled",
+            IngestError::BadGroups(_) => "bad_groups",
         }
     }
 
@@ -72,6 +88,9 @@ impl IngestError {
                 | IngestError::Empty
                 | IngestError::TooLarge(_)
                 | IngestError::BadName(_)
+                | IngestError::Cancelled
+                | IngestError::BadGroups(_)
+                | IngestError::Store(StoreError::Cancelled(_))
         )
     }
 }
@@ -83,7 +102,8 @@ pub struct IngestReport {
     pub source: String,
     pub document_id: String,
     pub version_id: Option<String>,
-    /// `indexed` (a new version) or `unchanged` (same content as the active version).
+    /// `indexed` (a new version), `unchanged` (same content as the active version) or
+    /// `regrouped` (same content, the groups the upload named applied).
     pub outcome: &'static str,
     pub pages: usize,
     pub chunks: usize,
@@ -115,13 +135,15 @@ pub struct Ingestor {
     /// first this-many characters only (0: whole passages). See `dense_text`.
     pub unreadable_embed_chars: usize,
     pub time_budget: std::time::Duration,
+    /// Versions of a document kept on record (`ingest.keep_versions`).
+    pub keep_versions: usize,
 }
 
 /// One file to ingest.
 struct Input {
     source: String,
     bytes: Vec<u8>,
-    groups: Vec<String>,
+    groups: GroupsSpec,
     /// Re-embed even when the content equals the active version's.
     reindex: bool,
     origin: JobOrigin,
@@ -162,15 +184,17 @@ pub fn normalise_source(name: &str) -> Result<String, IngestError> {
         .split(['/', '\\'])
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    if parts.is_empty() || parts.contains(&"..") || name.contains('\0') {
+    // Control characters (CR/LF among them) have no place in a name shown to users and logged.
+    if parts.is_empty() || parts.contains(&"..") || name.chars().any(char::is_control) {
         return Err(IngestError::BadName(name.to_string()));
     }
     Ok(parts.join("/"))
 }
 
 impl Ingestor {
-    /// Ingest one file's bytes under `source`, readable by `groups`, now (the CLI's path; the
-    /// server queues files for its workers instead).
+    /// Ingest one file's bytes under `source`, readable by `groups` (none: the document's current
+    /// groups, or `everyone` for a new one), now (the CLI's path; the server queues files for its
+    /// workers instead).
     pub async fn ingest_bytes(
         &self,
         source: &str,
@@ -180,6 +204,14 @@ impl Ingestor {
     ) -> Result<IngestReport, IngestError> {
         let source = normalise_source(source)?;
         let job_id = self.store.create_job(&source, JobOrigin::Cli).await?;
+        let groups = crate::auth::normalise_groups(groups);
+        let groups = if groups.is_empty() {
+            GroupsSpec::Inherit {
+                otherwise: vec![crate::auth::EVERYONE.to_string()],
+            }
+        } else {
+            GroupsSpec::Explicit(groups)
+        };
         let input = Input {
             source,
             bytes,
@@ -214,11 +246,12 @@ impl Ingestor {
         progress: Option<Progress>,
     ) -> Result<IngestReport, IngestError> {
         let source = normalise_source(&job.source)?;
+        let groups = job.groups.clone()?;
         let bytes = self.originals.read(&job.blob)?;
         let input = Input {
             source,
             bytes,
-            groups: job.groups.clone(),
+            groups,
             reindex: job.origin == JobOrigin::Reindex,
             origin: job.origin,
         };
@@ -257,22 +290,25 @@ impl Ingestor {
         }
         let mut timings = IngestTimings::default();
         let hash = sha256(&bytes);
-        let groups = if groups.is_empty() {
-            vec!["everyone".to_string()]
-        } else {
-            groups
-        };
 
-        // Same content as the active version: nothing to do (unless asked to re-index). Checked
-        // before extraction, which is the expensive part for a PDF.
+        // Same content as the active version: nothing to index (unless asked to re-index), but
+        // groups the upload named are applied. Checked before extraction, which is the expensive
+        // part for a PDF.
         if let Some(doc) = self.store.document_by_source(source).await? {
             if !reindex && doc.active_hash.as_deref() == Some(hash.as_str()) {
+                let mut outcome = "unchanged";
+                if let GroupsSpec::Explicit(named) = &groups {
+                    if doc.current_groups().as_ref() != Some(named) {
+                        documents::regroup(&self.store, &self.index, &doc.id, named).await?;
+                        outcome = "regrouped";
+                    }
+                }
                 return Ok(IngestReport {
                     job_id: job_id.to_string(),
                     source: source.to_string(),
                     document_id: doc.id,
                     version_id: doc.active_version_id,
-                    outcome: "unchanged",
+                    outcome,
                     pages: 0,
                     chunks: 0,
                     timings_ms: timings,
@@ -300,6 +336,10 @@ impl Ingestor {
             .title
             .clone()
             .unwrap_or_else(|| default_title(source));
+        // Deleted while the file was read: do not bring the document back.
+        if !self.store.job_running(job_id).await? {
+            return Err(IngestError::Cancelled);
+        }
         let doc = self.store.ensure_document(source, &title, origin).await?;
         let original = self.originals.put_hashed(&hash, &bytes)?;
         drop(bytes);
@@ -318,13 +358,14 @@ impl Ingestor {
             )));
         }
 
+        let version_groups = self.resolve_groups(&groups, source).await?;
         let version_id = self
             .store
             .create_version(NewVersion {
                 document_id: &doc.id,
                 content_hash: &hash,
                 format: extracted.format.as_str(),
-                groups: &groups,
+                groups: &version_groups,
                 pages: extracted.pages.len(),
                 original_path: &original.display().to_string(),
             })
@@ -347,37 +388,47 @@ impl Ingestor {
                 &version_id,
                 &title,
                 source,
-                &groups,
+                &version_groups,
                 &chunks,
                 &mut timings,
                 progress,
                 &over_budget,
             )
             .await;
-        let new_chunks = match indexed {
+        let activated = match indexed {
+            Ok(new_chunks) => {
+                let t = std::time::Instant::now();
+                let activated = self
+                    .activate(
+                        job_id,
+                        &doc.id,
+                        &version_id,
+                        &title,
+                        source,
+                        &groups,
+                        &version_groups,
+                        &new_chunks,
+                    )
+                    .await;
+                timings.index += t.elapsed().as_millis() as u64;
+                activated.map(|()| new_chunks)
+            }
+            Err(e) => Err(e),
+        };
+        let new_chunks = match activated {
             Ok(c) => c,
             Err(e) => {
                 // Nothing half-indexed stays behind: the version's points go, the row says why.
                 let _ = self.index.delete_version(&version_id);
                 let _ = self.store.fail_version(&version_id, &e.to_string()).await;
+                if matches!(e, IngestError::Cancelled) {
+                    // The document was deleted meanwhile: a row this job re-created goes too.
+                    let _ = self.store.delete_document_if_inactive(&doc.id).await;
+                }
                 return Err(e);
             }
         };
-
-        let t = std::time::Instant::now();
-        let previous = doc.active_version_id.clone();
-        self.store
-            .activate_version(&doc.id, &version_id, &title, &new_chunks)
-            .await?;
-        let index = self.index.clone();
-        let (vid, prev) = (version_id.clone(), previous);
-        // No flush per file: the index's WAL already makes the activation durable.
-        tokio::task::spawn_blocking(move || index.activate(&vid, prev.as_deref()))
-            .await
-            .map_err(|e| IngestError::Internal(e.to_string()))??;
-        // Until this is recorded, a restart finishes the activation (jobs::recover_abandoned).
-        self.store.index_activated(&version_id).await?;
-        timings.index += t.elapsed().as_millis() as u64;
+        self.prune_old_versions(&doc.id).await;
 
         Ok(IngestReport {
             job_id: job_id.to_string(),
@@ -468,6 +519,10 @@ impl Ingestor {
                 .job_progress(job_id, None, None, 0, total, new_chunks.len())
                 .await
                 .ok();
+            // A deleted document's job was cancelled: stop at once, activate nothing.
+            if !self.store.job_running(job_id).await? {
+                return Err(IngestError::Cancelled);
+            }
             if let Some(p) = &progress {
                 p(new_chunks.len(), total);
             }
@@ -477,8 +532,98 @@ impl Ingestor {
         Ok(new_chunks)
     }
 
+    /// The groups a version gets: those named, or the document's current ones (`otherwise` for
+    /// a new document). A current groups record that cannot be read fails closed.
+    async fn resolve_groups(
+        &self,
+        spec: &GroupsSpec,
+        source: &str,
+    ) -> Result<Vec<String>, IngestError> {
+        let groups = match spec {
+            GroupsSpec::Explicit(g) => g.clone(),
+            GroupsSpec::Inherit { otherwise } => match self
+                .store
+                .document_by_source(source)
+                .await?
+                .and_then(|d| d.current_groups())
+            {
+                Some(current) => current,
+                None => otherwise.clone(),
+            },
+        };
+        let groups = crate::auth::normalise_groups(groups);
+        if groups.is_empty() {
+            return Err(IngestError::BadGroups(format!(
+                "the groups of {source} cannot be read; set them again (PATCH /api/v1/documents/ID)"
+            )));
+        }
+        Ok(groups)
+    }
+
+    /// Make the version the document's only visible one, in the database and then the index, in
+    /// turn with other activations and regroupings. Inherited groups are read again here: a
+    /// change of the document's groups while the version was built applies to it too.
+    #[allow(clippy::too_many_arguments)]
+    async fn activate(
+        &self,
+        job_id: &str,
+        document_id: &str,
+        version_id: &str,
+        title: &str,
+        source: &str,
+        spec: &GroupsSpec,
+        built_with: &[String],
+        chunks: &[NewChunk],
+    ) -> Result<(), IngestError> {
+        let _turn = self.store.lock_activations().await?;
+        let groups = self.resolve_groups(spec, source).await?;
+        if groups != built_with {
+            let (v, g) = (version_id.to_string(), groups.clone());
+            documents::off_runtime(&self.index, move |i| i.set_groups(&v, &g)).await?;
+            self.store.set_version_groups(version_id, &groups).await?;
+        }
+        match self
+            .store
+            .activate_for_job(Some(job_id), document_id, version_id, title, chunks)
+            .await
+        {
+            Err(StoreError::Cancelled(_)) => return Err(IngestError::Cancelled),
+            other => other?,
+        }
+        let (d, v) = (document_id.to_string(), version_id.to_string());
+        // No flush per file: the index's WAL already makes the activation durable.
+        documents::off_runtime(&self.index, move |i| i.activate(&d, &v)).await?;
+        // Until this is recorded, a restart finishes the activation (jobs::recover_abandoned).
+        self.store.index_activated(version_id).await?;
+        Ok(())
+    }
+
+    /// Old versions beyond `keep_versions` lose their records, points and original files.
+    async fn prune_old_versions(&self, document_id: &str) {
+        let pruned = match self
+            .store
+            .prune_versions(document_id, self.keep_versions.max(1))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(document_id, error = %e, "could not prune old versions");
+                return;
+            }
+        };
+        let mut blobs = Vec::new();
+        for (version, blob) in pruned {
+            if let Err(e) = self.index.delete_version(&version) {
+                tracing::warn!(version_id = %version, error = %e, "could not remove an old version's points");
+            }
+            blobs.push(blob);
+        }
+        documents::remove_unused_originals(&self.store, &self.originals, &blobs).await;
+    }
+
     /// Ingest files and folders (recursively). Sources are relative to each argument's parent, so
-    /// `ingest sample/en-18f-handbook` yields `en-18f-handbook/…` sources.
+    /// `ingest sample/en-18f-handbook` yields `en-18f-handbook/…` sources. Inside folders only
+    /// regular files count (symlinks, FIFOs and devices are skipped with a warning).
     pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, IngestError> {
         let mut out = Vec::new();
         for root in paths {
@@ -491,7 +636,14 @@ impl Ingestor {
                     .ok_or_else(|| IngestError::BadName(root.display().to_string()))?;
                 out.push((root.clone(), name));
             } else {
-                walk(root, &base, &mut out)?;
+                let scan = scan_folder(root, &base);
+                if let Some((path, e)) = scan.unreadable.into_iter().next() {
+                    return Err(IngestError::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", path.display()),
+                    )));
+                }
+                out.extend(scan.files);
             }
         }
         out.sort_by(|a, b| a.1.cmp(&b.1));
@@ -499,22 +651,61 @@ impl Ingestor {
     }
 }
 
-fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), IngestError> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+/// What a walk of a folder found: its regular files with their source names, and the folders it
+/// could not read (whose files are unknown, not absent).
+pub struct FolderScan {
+    pub files: Vec<(PathBuf, String)>,
+    pub unreadable: Vec<(PathBuf, std::io::Error)>,
+}
+
+/// Walk `dir` for regular files, named relative to `base`. Hidden entries are skipped; so are
+/// symlinks (they may point anywhere, `/etc` included), FIFOs (reading one blocks forever),
+/// sockets and devices. A folder that cannot be read is reported and the walk goes on.
+pub fn scan_folder(dir: &Path, base: &Path) -> FolderScan {
+    let mut scan = FolderScan {
+        files: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    walk(dir, base, &mut scan);
+    scan.files.sort_by(|a, b| a.1.cmp(&b.1));
+    scan
+}
+
+fn walk(dir: &Path, base: &Path, scan: &mut FolderScan) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            scan.unreadable.push((dir.to_path_buf(), e));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                scan.unreadable.push((dir.to_path_buf(), e));
+                continue;
+            }
+        };
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
         if name.starts_with('.') {
             continue;
         }
-        if entry.file_type()?.is_dir() {
-            walk(&path, base, out)?;
-        } else {
-            let rel = path.strip_prefix(base).unwrap_or(&path);
-            out.push((path.clone(), rel.to_string_lossy().replace('\\', "/")));
+        // The entry's own type: a symlink is not followed.
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, base, scan),
+            Ok(t) if t.is_file() => {
+                let rel = path.strip_prefix(base).unwrap_or(&path);
+                scan.files
+                    .push((path.clone(), rel.to_string_lossy().replace('\\', "/")));
+            }
+            Ok(_) => {
+                tracing::warn!(path = ?path, "not a regular file (a symlink, FIFO, socket or device); skipped")
+            }
+            Err(e) => scan.unreadable.push((path, e)),
         }
     }
-    Ok(())
 }
 
 fn default_title(source: &str) -> String {
@@ -532,6 +723,8 @@ mod tests {
         assert!(normalise_source("../../etc/passwd").is_err());
         assert!(normalise_source("a/../b.md").is_err());
         assert!(normalise_source("").is_err());
+        assert!(normalise_source("a\nINFO forged.md").is_err());
+        assert!(normalise_source("nul\0.md").is_err());
         assert_eq!(normalise_source("/abs/./x.md").unwrap(), "abs/x.md");
         assert_eq!(normalise_source("dir\\file.md").unwrap(), "dir/file.md");
     }

@@ -55,6 +55,14 @@ impl Originals {
         Ok(path)
     }
 
+    /// Remove a stored original (gone already is fine).
+    pub fn remove(&self, hash: &str) -> Result<(), IngestError> {
+        match std::fs::remove_file(self.path(hash)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn read(&self, hash: &str) -> Result<Vec<u8>, IngestError> {
         std::fs::read(self.path(hash)?)
             .map_err(|e| IngestError::Internal(format!("the uploaded file {hash} is gone: {e}")))

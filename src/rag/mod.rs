@@ -363,7 +363,7 @@ impl Rag {
                 let mut h = h.clone();
                 let (text, removed) = injection::neutralize(&h.payload.text);
                 if removed {
-                    tracing::warn!(chunk = %h.payload.chunk_id, source = %h.payload.source, "instructions to the assistant removed from a passage");
+                    tracing::warn!(chunk = %h.payload.chunk_id, source = ?h.payload.source, "instructions to the assistant removed from a passage");
                     h.payload.text = text;
                 }
                 h

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use super::groups::{CorruptGroups, GroupsSpec};
 use super::{now, timestamp, Backend, Result, Store, StoreError};
 
 /// How long a claim holds without renewal. The claimant renews it every third of this; a job
@@ -97,7 +98,7 @@ impl JobOrigin {
 
 pub struct NewJob<'a> {
     pub source: &'a str,
-    pub groups: &'a [String],
+    pub groups: &'a GroupsSpec,
     /// Content hash of the bytes waiting in the originals folder.
     pub blob: &'a str,
     pub origin: JobOrigin,
@@ -108,7 +109,8 @@ pub struct NewJob<'a> {
 pub struct QueuedJob {
     pub id: String,
     pub source: String,
-    pub groups: Vec<String>,
+    /// Unreadable groups fail the job (closed), never default to `everyone`.
+    pub groups: Result<GroupsSpec, CorruptGroups>,
     pub blob: String,
     pub origin: JobOrigin,
     /// Including this one.
@@ -163,7 +165,7 @@ impl Store {
     pub async fn enqueue_job(&self, job: NewJob<'_>) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
-        let groups = serde_json::to_string(job.groups).unwrap_or_else(|_| "[]".into());
+        let groups = job.groups.to_json();
         sqlx::query(
             "INSERT INTO jobs (id, source, status, origin, groups, blob, reindex, created_at, updated_at) \
              VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
@@ -207,14 +209,15 @@ impl Store {
         Ok(Some(QueuedJob {
             id: r.try_get("id")?,
             source: r.try_get("source")?,
-            groups: serde_json::from_str(&groups).unwrap_or_default(),
+            groups: GroupsSpec::parse(&groups),
             blob: r.try_get("blob")?,
             origin: JobOrigin::parse(&r.try_get::<String, _>("origin")?),
             attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
         }))
     }
 
-    /// Put a job back in the queue after a transient failure, not before `not_before`.
+    /// Put a job back in the queue after a transient failure, not before `not_before`. A job
+    /// that ended meanwhile (cancelled by a delete) stays ended.
     pub async fn retry_job(
         &self,
         id: &str,
@@ -223,7 +226,8 @@ impl Store {
         not_before: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET status = 'queued', error = $1, error_kind = $2, not_before = $3, updated_at = $4 WHERE id = $5",
+            "UPDATE jobs SET status = 'queued', error = $1, error_kind = $2, not_before = $3, updated_at = $4 \
+             WHERE id = $5 AND status IN ('running', 'queued')",
         )
         .bind(error)
         .bind(kind)
@@ -249,16 +253,66 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Jobs whose claimant stopped go back to the queue (or fail, for a CLI run whose bytes were
-    /// never queued). `Exclusive`: every running job is such a job.
-    pub async fn requeue_abandoned_jobs(&self, recovery: Recovery) -> Result<u64> {
+    /// Jobs whose claimant stopped go back to the queue — or fail for good: a CLI run whose
+    /// bytes were never queued, and a job that was running each of the `max_attempts` times a
+    /// process stopped (a file that crashes the server must not crash it forever). The run that
+    /// stopped counts as an attempt. `Exclusive`: every running job is such a job. Returns how
+    /// many went back to the queue.
+    pub async fn requeue_abandoned_jobs(
+        &self,
+        recovery: Recovery,
+        max_attempts: u32,
+    ) -> Result<u64> {
+        let gave_up = format!(
+            "processing stopped (the server stopped or crashed) on each of its {max_attempts} attempts; not tried again"
+        );
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'failed', error_kind = 'interrupted', \
+             error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE $1 END, updated_at = $2 \
+             WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $3) \
+             AND (blob IS NULL OR attempts >= $4)",
+        )
+        .bind(&gave_up)
+        .bind(now())
+        .bind(recovery.lease_cutoff())
+        .bind(i64::from(max_attempts.max(1)))
+        .execute(&mut *tx)
+        .await?;
         let r = sqlx::query(
-            "UPDATE jobs SET status = CASE WHEN blob IS NULL THEN 'failed' ELSE 'queued' END, \
-             error = CASE WHEN blob IS NULL THEN 'interrupted' ELSE error END, updated_at = $1 \
+            "UPDATE jobs SET status = 'queued', updated_at = $1 \
              WHERE status = 'running' AND (lease_until IS NULL OR lease_until < $2)",
         )
         .bind(now())
         .bind(recovery.lease_cutoff())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Whether the job is still running here (not cancelled, not taken back).
+    pub async fn job_running(&self, id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT status FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<String, _>("status")? == "running",
+            None => false,
+        })
+    }
+
+    /// A deleted document's queued and running jobs fail for good; a running one notices
+    /// (`job_running`) and stops without activating anything. Returns how many were cancelled.
+    pub async fn cancel_jobs_for_source(&self, source: &str) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = 'failed', error_kind = 'cancelled', \
+             error = 'cancelled: the document was deleted', updated_at = $1 \
+             WHERE source = $2 AND status IN ('queued', 'running')",
+        )
+        .bind(now())
+        .bind(source)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
@@ -297,7 +351,8 @@ impl Store {
         };
         sqlx::query(
             "UPDATE jobs SET status = $1, outcome = $2, error_kind = COALESCE($3, error_kind), \
-             error = CASE WHEN $4 = 'done' THEN NULL ELSE $5 END, updated_at = $6 WHERE id = $7",
+             error = CASE WHEN $4 = 'done' THEN NULL ELSE $5 END, updated_at = $6 \
+             WHERE id = $7 AND status IN ('running', 'queued')",
         )
         .bind(status)
         .bind(outcome)

@@ -10,9 +10,12 @@ use sqlx::{AnyPool, ConnectOptions, Executor, Row};
 mod accounts;
 mod audit;
 mod copy;
+mod groups;
 mod jobs;
 pub use accounts::{ApiKey, NewApiKey, NewUser, User, UserUpdate};
 pub use audit::{AuditEntry, AuditQuery, FeedbackEntry, NewAudit, Rating};
+use groups::{groups_json, parse_groups};
+pub use groups::{ActivationGuard, CorruptGroups, GroupsSpec};
 pub use jobs::{Job, JobOrigin, NewJob, QueuedJob, Recovery, JOB_LEASE};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0} was cancelled")]
+    Cancelled(String),
 }
 
 /// A database URL without its password, for messages.
@@ -74,6 +79,33 @@ pub struct Document {
     pub origin: String,
     /// The active version, when there is one.
     pub active: Option<ActiveVersion>,
+    /// A change of groups begun but not yet committed: until it is, a reader needs both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_groups: Option<Vec<String>>,
+}
+
+impl Document {
+    /// Whether `principal` may read this document now: admins always; others when the active
+    /// version's groups admit them, and a pending change of groups too (the narrower wins).
+    pub fn readable_by(&self, principal: &crate::auth::Principal) -> bool {
+        principal.is_admin()
+            || (self
+                .active
+                .as_ref()
+                .is_some_and(|a| principal.can_read(&a.groups))
+                && self
+                    .pending_groups
+                    .as_ref()
+                    .is_none_or(|p| principal.can_read(p)))
+    }
+
+    /// The groups the document is readable by now for inheritance: the pending change when one
+    /// is under way (it is what the admin asked for last), else the active version's.
+    pub fn current_groups(&self) -> Option<Vec<String>> {
+        self.pending_groups
+            .clone()
+            .or_else(|| self.active.as_ref().map(|a| a.groups.clone()))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -132,7 +164,8 @@ pub struct Message {
 /// A document with its active version's facts (the columns `document_from_row` reads).
 const DOCUMENT_SELECT: &str =
     "SELECT d.id, d.source, d.title, d.active_version_id, v.content_hash, \
-     d.created_at, d.updated_at, d.origin, v.number, v.format, v.groups, v.chunk_count, v.pages \
+     d.created_at, d.updated_at, d.origin, d.pending_groups, v.number, v.format, v.groups, \
+     v.chunk_count, v.pages \
      FROM documents d LEFT JOIN versions v ON v.id = d.active_version_id";
 
 /// Which database the store speaks to: SQLite (one machine, the default) or PostgreSQL (several
@@ -147,6 +180,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    activation: groups::LocalLock,
 }
 
 impl Store {
@@ -197,7 +231,11 @@ impl Store {
                 pool
             }
         };
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            activation: groups::LocalLock::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -237,7 +275,7 @@ impl Store {
                 number: r.get(1),
                 status: r.get(2),
                 format: r.get(3),
-                groups: serde_json::from_str(&r.get::<String, _>(4)).unwrap_or_default(),
+                groups: parse_groups(&r.get::<String, _>(4)),
                 pages: r.get(5),
                 chunk_count: r.get(6),
                 content_hash: r.get(7),
@@ -302,7 +340,7 @@ impl Store {
     /// A new version in state `indexing`.
     pub async fn create_version(&self, v: NewVersion<'_>) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
-        let groups = serde_json::to_string(v.groups).unwrap_or_else(|_| "[]".into());
+        let groups = groups_json(v.groups);
         sqlx::query(
             "INSERT INTO versions (id, document_id, number, content_hash, format, groups, status, pages, original_path, created_at) \
              VALUES ($1, $2, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id = $3), $4, $5, $6, 'indexing', $7, $8, $9)",
@@ -329,7 +367,32 @@ impl Store {
         title: &str,
         chunks: &[NewChunk],
     ) -> Result<()> {
+        self.activate_for_job(None, document_id, version_id, title, chunks)
+            .await
+    }
+
+    /// `activate_version` for the job building the version: refused (`Cancelled`) when the job
+    /// is no longer running — the document was deleted meanwhile, or the job was taken back.
+    pub async fn activate_for_job(
+        &self,
+        job_id: Option<&str>,
+        document_id: &str,
+        version_id: &str,
+        title: &str,
+        chunks: &[NewChunk],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        if let Some(job) = job_id {
+            let r =
+                sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2 AND status = 'running'")
+                    .bind(now())
+                    .bind(job)
+                    .execute(&mut *tx)
+                    .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::Cancelled(format!("job {job}")));
+            }
+        }
         for c in chunks {
             sqlx::query(
                 "INSERT INTO chunks (id, version_id, document_id, ordinal, section, page, text, content_hash) \
@@ -389,7 +452,7 @@ impl Store {
     /// `Shared`: only activations older than one lease (the two steps take milliseconds).
     pub async fn pending_activations(&self, recovery: Recovery) -> Result<Vec<PendingActivation>> {
         let rows = sqlx::query(
-            "SELECT v.id, (SELECT p.id FROM versions p WHERE p.document_id = v.document_id \
+            "SELECT v.id, v.document_id, (SELECT p.id FROM versions p WHERE p.document_id = v.document_id \
                  AND p.status = 'superseded' AND p.number < v.number \
                  ORDER BY p.number DESC LIMIT 1) AS previous \
              FROM versions v WHERE v.status = 'active' AND v.index_pending_since IS NOT NULL \
@@ -401,6 +464,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(PendingActivation {
+                    document_id: r.try_get("document_id")?,
                     version_id: r.try_get("id")?,
                     previous: r.try_get("previous")?,
                 })
@@ -448,6 +512,7 @@ impl Store {
 /// A version active in the database whose activation the index has not confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingActivation {
+    pub document_id: String,
     pub version_id: String,
     pub previous: Option<String>,
 }
@@ -614,11 +679,12 @@ impl Store {
             .collect())
     }
 
-    /// The groups of each document's active version (documents without one are absent).
+    /// The groups of each document's active version, with a pending change of groups when one
+    /// is under way (a reader needs both); documents without an active version are absent.
     pub async fn readable_groups(
         &self,
         document_ids: &[String],
-    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+    ) -> Result<std::collections::HashMap<String, (Vec<String>, Option<Vec<String>>)>> {
         let mut ids: Vec<&String> = document_ids.iter().collect();
         ids.sort();
         ids.dedup();
@@ -627,7 +693,7 @@ impl Store {
         for batch in ids.chunks(500) {
             let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT d.id, v.groups FROM documents d JOIN versions v ON v.id = d.active_version_id \
+                "SELECT d.id, v.groups, d.pending_groups FROM documents d JOIN versions v ON v.id = d.active_version_id \
                  WHERE d.id IN ({})",
                 placeholders.join(", ")
             );
@@ -636,59 +702,97 @@ impl Store {
                 query = query.bind(id.as_str());
             }
             for r in query.fetch_all(&self.pool).await? {
-                let groups: Vec<String> =
-                    serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default();
-                out.insert(r.try_get::<String, _>(0)?, groups);
+                let id: String = r.try_get("id")?;
+                let groups = parse_groups(&r.try_get::<String, _>("groups")?);
+                let pending: Option<String> = r.try_get("pending_groups")?;
+                out.insert(id, (groups, pending.as_deref().map(parse_groups)));
             }
         }
         Ok(out)
     }
 
-    /// Change who may read a document's active version; returns that version's id.
-    pub async fn set_document_groups(
-        &self,
-        document_id: &str,
-        groups: &[String],
-    ) -> Result<String> {
+    /// Change who may read a document's active version in one step (records only; see
+    /// `ingest::regroup` for the crash-safe change that includes the vector index).
+    pub async fn set_document_groups(&self, document_id: &str, groups: &[String]) -> Result<()> {
         let doc = self.document(document_id).await?;
-        let Some(version_id) = doc.active_version_id else {
+        if doc.active_version_id.is_none() {
             return Err(StoreError::Conflict(format!(
                 "document {document_id} has no active version"
             )));
-        };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE versions SET groups = $1 WHERE id = $2")
-            .bind(serde_json::to_string(groups).unwrap_or_else(|_| "[]".into()))
-            .bind(&version_id)
-            .execute(&mut *tx)
+        }
+        self.commit_groups(document_id, groups).await
+    }
+
+    /// Whether any version, or any job not yet finished, refers to the original `blob`.
+    pub async fn blob_in_use(&self, blob: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM versions WHERE content_hash = $1) \
+                  + (SELECT COUNT(*) FROM jobs WHERE blob = $2 AND status IN ('queued', 'running')) AS n",
+        )
+        .bind(blob)
+        .bind(blob)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Drop the records of a document's old versions beyond the newest `keep` (the active one
+    /// and versions being built always stay); returns the dropped versions' (id, content hash).
+    pub async fn prune_versions(
+        &self,
+        document_id: &str,
+        keep: usize,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, content_hash FROM versions WHERE document_id = $1 \
+             AND status NOT IN ('active', 'indexing') ORDER BY number DESC",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let old: Vec<(String, String)> = rows
+            .iter()
+            .skip(keep.saturating_sub(1))
+            .map(|r| Ok((r.try_get("id")?, r.try_get("content_hash")?)))
+            .collect::<Result<_>>()?;
+        for (id, _) in &old {
+            sqlx::query("DELETE FROM versions WHERE id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(old)
+    }
+
+    /// Remove a document's row if it never got an active version (a cancelled first ingest).
+    pub async fn delete_document_if_inactive(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM documents WHERE id = $1 AND active_version_id IS NULL")
+            .bind(id)
+            .execute(&self.pool)
             .await?;
-        sqlx::query("UPDATE documents SET updated_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(version_id)
+        Ok(())
     }
 }
 
 fn document_from_row(r: &sqlx::any::AnyRow) -> Document {
-    let number: Option<i64> = r.get(8);
+    let number: Option<i64> = r.get("number");
+    let pending: Option<String> = r.get("pending_groups");
     Document {
-        id: r.get(0),
-        source: r.get(1),
-        title: r.get(2),
-        active_version_id: r.get(3),
-        active_hash: r.get(4),
-        created_at: r.get(5),
-        updated_at: r.get(6),
-        origin: r.get(7),
+        id: r.get("id"),
+        source: r.get("source"),
+        title: r.get("title"),
+        active_version_id: r.get("active_version_id"),
+        active_hash: r.get("content_hash"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        origin: r.get("origin"),
         active: number.map(|number| ActiveVersion {
             number,
-            format: r.get(9),
-            groups: serde_json::from_str(&r.get::<String, _>(10)).unwrap_or_default(),
-            chunks: r.get(11),
-            pages: r.get(12),
+            format: r.get("format"),
+            groups: parse_groups(&r.get::<String, _>("groups")),
+            chunks: r.get("chunk_count"),
+            pages: r.get("pages"),
         }),
+        pending_groups: pending.as_deref().map(parse_groups),
     }
 }

@@ -27,6 +27,8 @@ pub enum W<'a> {
     H(u8, &'a str),
     Item(&'a str),
     Table(&'a [&'a [&'a str]]),
+    /// Body XML as Word writes it (hyperlinks, text boxes, nested tables …).
+    Raw(&'a str),
 }
 
 pub fn docx(title: &str, body: &[W]) -> Vec<u8> {
@@ -51,6 +53,7 @@ pub fn docx(title: &str, body: &[W]) -> Vec<u8> {
             W::P(t) => xml.push_str(&para(None, false, t)),
             W::H(l, t) => xml.push_str(&para(Some(format!("Heading{l}")), false, t)),
             W::Item(t) => xml.push_str(&para(Some("ListParagraph".into()), true, t)),
+            W::Raw(body) => xml.push_str(body),
             W::Table(rows) => {
                 xml.push_str("<w:tbl><w:tblPr/>");
                 for r in rows.iter() {
@@ -90,6 +93,8 @@ pub enum H<'a> {
     P(&'a str),
     Heading(&'a str),
     Table(&'a [&'a [&'a str]]),
+    /// Section XML as Hangul writes it (drawing objects with text …).
+    Raw(&'a str),
 }
 
 fn hwpx_section(body: &[H]) -> String {
@@ -106,6 +111,7 @@ fn hwpx_section(body: &[H]) -> String {
         match b {
             H::P(t) => xml.push_str(&p("0", t)),
             H::Heading(t) => xml.push_str(&p("2", t)),
+            H::Raw(body) => xml.push_str(body),
             H::Table(rows) => {
                 xml.push_str(r#"<hp:p id="0" paraPrIDRef="0" styleIDRef="0"><hp:run charPrIDRef="0"><hp:tbl rowCnt="2" colCnt="2">"#);
                 for r in rows.iter() {

@@ -79,10 +79,25 @@ fn blocks(xml: &str, levels: &HashMap<String, usize>) -> Result<Vec<Block>, Inge
     let mut reader = Reader::from_str(xml);
     let mut flow = Flow::default();
     let mut in_text = false;
+    // `mc:Fallback` repeats its `mc:Choice` for older readers (a text box as VML): read once.
+    let mut fallback = 0usize;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| malformed("word/document.xml", e))?;
+        match &event {
+            Event::Start(e) if e.local_name().as_ref() == b"Fallback" => {
+                fallback += 1;
+                continue;
+            }
+            Event::End(e) if e.local_name().as_ref() == b"Fallback" => {
+                fallback = fallback.saturating_sub(1);
+                continue;
+            }
+            Event::Eof => {}
+            _ if fallback > 0 => continue,
+            _ => {}
+        }
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));

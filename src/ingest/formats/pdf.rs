@@ -2,7 +2,6 @@
 //! footers that repeat on most pages removed so they do not pollute every chunk.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::ingest::extract::Page;
 use crate::ingest::IngestError;
@@ -10,11 +9,67 @@ use crate::ingest::IngestError;
 /// How many lines at the top and at the bottom of a page can be a running header or footer.
 const EDGE_LINES: usize = 3;
 
+/// Most a PDF's compressed streams may inflate to, all together, unless the file itself is large
+/// (then sixteen times its size): the same kind of cap as a zip's, so a decompression bomb is
+/// refused with a reason instead of exhausting memory inside the parser.
+const MAX_INFLATED: u64 = 256 << 20;
+
+/// Inflate every Flate-compressed stream of the file, counting, never keeping, the output.
+/// (Streams encoded twice, e.g. ASCIIHex over Flate, are not unwrapped here.)
+fn check_inflation(bytes: &[u8]) -> Result<(), IngestError> {
+    use std::io::Read;
+    let cap = MAX_INFLATED.max(16 * bytes.len() as u64);
+    let mut total = 0u64;
+    let mut at = 0usize;
+    let mut buf = vec![0u8; 64 << 10];
+    while let Some(pos) = find(&bytes[at..], b"stream") {
+        let keyword = at + pos;
+        at = keyword + 6;
+        // `endstream` ends one; only a `stream` keyword followed by an end of line begins one.
+        if keyword >= 3 && &bytes[keyword - 3..keyword] == b"end" {
+            continue;
+        }
+        let mut data = at;
+        if bytes.get(data) == Some(&b'\r') {
+            data += 1;
+        }
+        if bytes.get(data) != Some(&b'\n') {
+            continue;
+        }
+        data += 1;
+        let end = find(&bytes[data..], b"endstream").map_or(bytes.len(), |p| data + p);
+        at = end;
+        // Every stream is tried, whatever its dictionary declares (no dictionary parsing to
+        // fool): data that is not zlib fails on its first bytes and counts nothing.
+        let mut inflater = flate2::read::ZlibDecoder::new(&bytes[data..end]);
+        loop {
+            match inflater.read(&mut buf) {
+                Ok(0) | Err(_) => break, // the end, or a damaged stream the parser will judge
+                Ok(n) => {
+                    total += n as u64;
+                    if total > cap {
+                        return Err(IngestError::TooLarge(format!(
+                            "the PDF's compressed streams expand to more than {} MB (a decompression bomb?)",
+                            cap >> 20
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 pub fn pages(bytes: &[u8], max_pages: usize) -> Result<Vec<Page>, IngestError> {
-    // pdf-extract panics on some malformed files: contain it so one file cannot take down a worker.
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(bytes)
-    }));
+    check_inflation(bytes)?;
+    // pdf-extract panics on some malformed files: contained, so one file cannot take down a
+    // worker, and reported as the file's reason in one line.
+    let result =
+        crate::ingest::contained::catch(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
     let encrypted = bytes.windows(8).any(|w| w == b"/Encrypt");
     let encrypted_error = || {
         IngestError::Malformed(
@@ -29,10 +84,10 @@ pub fn pages(bytes: &[u8], max_pages: usize) -> Result<Vec<Page>, IngestError> {
         Ok(Ok(pages)) => pages,
         Ok(Err(_)) if encrypted => return Err(encrypted_error()),
         Ok(Err(e)) => return Err(IngestError::Malformed(format!("unreadable PDF: {e}"))),
-        Err(_) => {
-            return Err(IngestError::Malformed(
-                "unreadable PDF: the parser failed on this file".into(),
-            ))
+        Err(reason) => {
+            return Err(IngestError::Malformed(format!(
+                "unreadable PDF: the parser failed on this file ({reason})"
+            )))
         }
     };
     if texts.len() > max_pages {
@@ -120,6 +175,45 @@ pub fn strip_running_lines(pages: &mut [Page]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-page PDF whose content stream is `inflated` bytes of spaces, Flate-compressed.
+    fn pdf_with_stream(inflated: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        let block = vec![b' '; 1 << 20];
+        let mut left = inflated;
+        while left > 0 {
+            let n = left.min(block.len());
+            z.write_all(&block[..n]).unwrap();
+            left -= n;
+        }
+        z.write_all(b"BT /F1 12 Tf 72 720 Td (Bomb test) Tj ET")
+            .unwrap();
+        let stream = z.finish().unwrap();
+        let mut out = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>\nendobj\n".to_vec();
+        out.extend_from_slice(
+            format!(
+                "4 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+                stream.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&stream);
+        out.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+        out
+    }
+
+    #[test]
+    fn a_flate_bomb_is_refused_before_the_parser_inflates_it() {
+        let bomb = pdf_with_stream((MAX_INFLATED + (1 << 20)) as usize);
+        assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+        match pages(&bomb, 100) {
+            Err(IngestError::TooLarge(m)) => assert!(m.contains("decompression bomb"), "{m}"),
+            other => panic!("{:?}", other.map(|p| p.len())),
+        }
+        // An ordinary compressed stream passes the check.
+        assert!(check_inflation(&pdf_with_stream(10_000)).is_ok());
+    }
 
     #[test]
     fn running_headers_and_footers_go() {
