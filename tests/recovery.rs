@@ -195,7 +195,10 @@ async fn a_change_of_groups_cut_short_keeps_the_narrower_groups_and_is_finished_
         !d.readable_by(&employee),
         "the narrower (pending) groups already hold"
     );
-    let groups = store.readable_groups(&[doc.clone()]).await.unwrap();
+    let groups = store
+        .readable_groups(std::slice::from_ref(&doc))
+        .await
+        .unwrap();
     assert_eq!(groups[&doc].1, Some(vec!["exec".to_string()]));
 
     // The next start finishes the change everywhere.
