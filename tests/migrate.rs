@@ -113,8 +113,20 @@ async fn an_embedded_deployment_moves_to_postgres_and_another_index() {
 
     let target = Store::open(&target_url).await.unwrap();
     let target_dir = tempfile::tempdir().unwrap();
-    let target_index: Arc<dyn VectorIndex> =
-        Arc::new(EdgeIndex::open(target_dir.path(), "m", DIM).unwrap());
+    // The real target of a scale-out: a Qdrant server when `QDRANT_URL` names one
+    // (scripts/test.sh --with-qdrant), else another embedded index.
+    let remote = std::env::var("QDRANT_URL").ok().map(|url| {
+        let collection = format!("regula_migrate_{}", uuid::Uuid::new_v4().simple());
+        let key = std::env::var("QDRANT_API_KEY").ok();
+        Arc::new(
+            regula::index::RemoteIndex::connect(&url, key.as_deref(), &collection, "m", DIM)
+                .expect("the Qdrant server named by QDRANT_URL"),
+        )
+    });
+    let target_index: Arc<dyn VectorIndex> = match &remote {
+        Some(r) => r.clone(),
+        None => Arc::new(EdgeIndex::open(target_dir.path(), "m", DIM).unwrap()),
+    };
     let report =
         regula::migrate::copy(&source, source_index.clone(), &target, target_index.clone())
             .await
@@ -168,6 +180,9 @@ async fn an_embedded_deployment_moves_to_postgres_and_another_index() {
         1
     );
     assert!(shared.join("abc.md").exists() && !shared.join("upload-1.tmp").exists());
+    if let Some(r) = remote {
+        r.drop_collection().expect("cleaned up");
+    }
 }
 
 trait WithId {
