@@ -120,7 +120,10 @@ async fn replicas_on_one_qdrant_server_share_documents_and_their_access() {
     let (_, hits) = common::post_json(&b, "/api/v1/search", json!({ "query": question })).await;
     assert!(hits.to_string().contains("Halcyonic"), "{hits:#}");
     let (_, answer) = common::post_json(&b, "/api/v1/ask", json!({ "question": question })).await;
-    assert!(answer["citations"].to_string().contains(&id), "cited through B: {answer:#}");
+    assert!(
+        answer["citations"].to_string().contains(&id),
+        "cited through B: {answer:#}"
+    );
 
     let (status, _) = common::post_json(
         &a,
@@ -156,5 +159,8 @@ async fn replicas_on_one_qdrant_server_share_documents_and_their_access() {
         .unwrap();
     assert_eq!(r.status(), 200, "narrowed on B");
     let after = vera_search().await;
-    assert!(!after.contains("Halcyonic") && !after.contains(&id), "gone from A at once: {after}");
+    assert!(
+        !after.contains("Halcyonic") && !after.contains(&id),
+        "gone from A at once: {after}"
+    );
 }
