@@ -5,6 +5,7 @@
 #                             then instant); installs Debian's protobuf-compiler if missing
 #   scripts/qdrant.sh start   start it on loopback with an API key and a fresh temporary storage
 #                             path, wait until it answers, print `QDRANT_URL=… QDRANT_API_KEY=…`
+#   scripts/qdrant.sh restart stop it and start it again on the same storage
 #   scripts/qdrant.sh stop    stop it and remove its storage
 # REGULA_QDRANT_DIR: the build cache (default ~/.cache/regula/qdrant).
 set -euo pipefail
@@ -35,16 +36,19 @@ stop() {
   rm -rf "$STATE"
 }
 
-start() {
-  local bin
-  bin=$(build)
-  stop
+launch() {
+  local bin=$1
   mkdir -p "$STATE/storage"
-  QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT=$HTTP_PORT \
-  QDRANT__SERVICE__GRPC_PORT=$GRPC_PORT QDRANT__SERVICE__API_KEY=$KEY \
-  QDRANT__STORAGE__STORAGE_PATH=$STATE/storage QDRANT__STORAGE__SNAPSHOTS_PATH=$STATE/snapshots \
-  QDRANT__TELEMETRY_DISABLED=true \
-    nohup "$bin" >"$STATE/log" 2>&1 &
+  # From its state folder (the server writes a marker file into its working directory); `exec`,
+  # so the recorded pid is the server's own.
+  (
+    cd "$STATE" || exit 1
+    export QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT=$HTTP_PORT \
+      QDRANT__SERVICE__GRPC_PORT=$GRPC_PORT QDRANT__SERVICE__API_KEY=$KEY \
+      QDRANT__STORAGE__STORAGE_PATH=$STATE/storage QDRANT__STORAGE__SNAPSHOTS_PATH=$STATE/snapshots \
+      QDRANT__TELEMETRY_DISABLED=true
+    exec nohup "$bin" >>"$STATE/log" 2>&1
+  ) &
   echo $! >"$STATE/pid"
   for _ in $(seq 300); do
     if curl -fsS -H "api-key: $KEY" "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1; then
@@ -59,9 +63,28 @@ start() {
   return 1
 }
 
+start() {
+  local bin
+  bin=$(build)
+  stop
+  launch "$bin"
+}
+
+# Stop and start again on the same storage (a server restart, as an operator would do one).
+restart() {
+  local bin
+  bin=$(build)
+  if [ -f "$STATE/pid" ]; then
+    kill "$(cat "$STATE/pid")" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$(cat "$STATE/pid")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  launch "$bin"
+}
+
 case "${1:-}" in
   build) build ;;
   start) start ;;
+  restart) restart ;;
   stop) stop ;;
-  *) echo "usage: $0 build|start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 build|start|restart|stop" >&2; exit 2 ;;
 esac
