@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use crate::app::{App, AppError};
 use crate::index::{IndexError, VectorIndex};
+use crate::ingest::documents::off_runtime;
 use crate::store::{Backend, Job, QueuedJob, Recovery, Store, StoreError, JOB_LEASE};
 
 /// How often an idle worker looks for due jobs (retries become due without a wake-up).
@@ -88,11 +89,8 @@ async fn finish_activations(
 ) -> Result<(), AppError> {
     let _turn = store.lock_activations().await?;
     for pending in store.pending_activations(recovery).await? {
-        let index = index.clone();
         let (doc, vid) = (pending.document_id.clone(), pending.version_id.clone());
-        tokio::task::spawn_blocking(move || index.activate(&doc, &vid))
-            .await
-            .map_err(|e| IndexError::Engine(e.to_string()))??;
+        off_runtime(index, move |i| i.activate(&doc, &vid)).await?;
         store.index_activated(&pending.version_id).await?;
         tracing::info!(version_id = %pending.version_id, "finished an interrupted activation");
     }

@@ -419,7 +419,8 @@ impl Ingestor {
             Ok(c) => c,
             Err(e) => {
                 // Nothing half-indexed stays behind: the version's points go, the row says why.
-                let _ = self.index.delete_version(&version_id);
+                let v = version_id.clone();
+                let _ = documents::off_runtime(&self.index, move |i| i.delete_version(&v)).await;
                 let _ = self.store.fail_version(&version_id, &e.to_string()).await;
                 if matches!(e, IngestError::Cancelled) {
                     // The document was deleted meanwhile: a row this job re-created goes too.
@@ -510,10 +511,7 @@ impl Ingestor {
                     content_hash: sha256(c.text.as_bytes()),
                 });
             }
-            let index = self.index.clone();
-            tokio::task::spawn_blocking(move || index.upsert(points))
-                .await
-                .map_err(|e| IngestError::Internal(e.to_string()))??;
+            documents::off_runtime(&self.index, move |i| i.upsert(points)).await?;
             timings.index += t.elapsed().as_millis() as u64;
             self.store
                 .job_progress(job_id, None, None, 0, total, new_chunks.len())
@@ -613,7 +611,9 @@ impl Ingestor {
         };
         let mut blobs = Vec::new();
         for (version, blob) in pruned {
-            if let Err(e) = self.index.delete_version(&version) {
+            let v = version.clone();
+            if let Err(e) = documents::off_runtime(&self.index, move |i| i.delete_version(&v)).await
+            {
                 tracing::warn!(version_id = %version, error = %e, "could not remove an old version's points");
             }
             blobs.push(blob);

@@ -183,6 +183,12 @@ pub fn make_pdf(pages: &[&[&str]]) -> Vec<u8> {
         kids.join(" "),
         pages.len()
     );
+    pdf_of(&objects)
+}
+
+/// A PDF file of `objects` (numbered from 1 in order; the first is the catalog), with its xref
+/// table and trailer.
+pub fn pdf_of(objects: &[String]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
