@@ -7,6 +7,7 @@
 #                             path, wait until it answers, print `QDRANT_URL=… QDRANT_API_KEY=…`
 #   scripts/qdrant.sh restart stop it and start it again on the same storage
 #   scripts/qdrant.sh stop    stop it and remove its storage
+#   scripts/qdrant.sh built   print the cached server binary's path, or fail if it is not built
 # REGULA_QDRANT_DIR: the build cache (default ~/.cache/regula/qdrant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,10 +82,16 @@ restart() {
   launch "$bin"
 }
 
+built() {
+  local bin=$CACHE/qdrant-1.18.3/target/release/qdrant
+  [ -x "$bin" ] && echo "$bin"
+}
+
 case "${1:-}" in
   build) build ;;
+  built) built ;;
   start) start ;;
   restart) restart ;;
   stop) stop ;;
-  *) echo "usage: $0 build|start|restart|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 build|built|start|restart|stop" >&2; exit 2 ;;
 esac

@@ -169,7 +169,17 @@ pub enum BenchCommand {
         sizes: Vec<usize>,
         #[arg(long, default_value_t = 300)]
         queries: usize,
+        /// Where to build the indexes: `embedded`, `qdrant` (the server in `index.qdrant_url` /
+        /// QDRANT_URL, a scratch collection per size), or both side by side.
+        #[arg(long, value_delimiter = ',', default_value = "embedded")]
+        backends: Vec<BenchBackendArg>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchBackendArg {
+    Embedded,
+    Qdrant,
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,11 +422,17 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCommand::Search { ref sizes, queries }) => {
+        Command::Bench(BenchCommand::Search {
+            ref sizes,
+            queries,
+            ref backends,
+        }) => {
+            let backends = bench_backends(backends, &settings)?;
             let (sizes, queries) = (sizes.clone(), queries);
-            let report =
-                tokio::task::spawn_blocking(move || crate::bench::search::run(&sizes, queries))
-                    .await??;
+            let report = tokio::task::spawn_blocking(move || {
+                crate::bench::search::run(&sizes, queries, &backends)
+            })
+            .await??;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -995,36 +1011,61 @@ async fn keys(settings: &Settings, command: &KeyCommand, json_out: bool) -> anyh
     Ok(())
 }
 
+fn bench_backends(
+    args: &[BenchBackendArg],
+    settings: &Settings,
+) -> anyhow::Result<Vec<crate::bench::search::Backend>> {
+    use crate::bench::search::Backend;
+    args.iter()
+        .map(|arg| match arg {
+            BenchBackendArg::Embedded => Ok(Backend::Embedded),
+            BenchBackendArg::Qdrant => match &settings.index.qdrant_url {
+                Some(url) => Ok(Backend::Qdrant {
+                    url: url.clone(),
+                    api_key: settings.index.qdrant_api_key.clone(),
+                }),
+                None => anyhow::bail!("--backends qdrant needs a server: set QDRANT_URL"),
+            },
+        })
+        .collect()
+}
+
 fn print_search_report(r: &crate::bench::search::SearchReport) {
+    use crate::bench::search::SizeFigures;
+    let figure = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
     // Per million from the growth between sizes: the WAL and segment files have a fixed floor.
-    println!("| chunks | load s | index build s | disk MB | memory growth MB | marginal disk MB per 1M | marginal memory MB per 1M |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    let mut previous: Option<&crate::bench::search::SizeFigures> = None;
-    for s in &r.sizes {
-        let marginal = |f: fn(&crate::bench::search::SizeFigures) -> f64| match previous {
-            Some(p) if s.chunks > p.chunks => {
-                format!("{:.0}", (f(s) - f(p)) / (s.chunks - p.chunks) as f64 * 1e6)
-            }
+    println!("| backend | chunks | load s | index build s | disk MB | memory growth MB | marginal disk MB per 1M | marginal memory MB per 1M |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (i, s) in r.sizes.iter().enumerate() {
+        let previous = r.sizes[..i]
+            .iter()
+            .rev()
+            .find(|p| p.backend == s.backend && p.chunks < s.chunks);
+        let marginal = |f: fn(&SizeFigures) -> Option<f64>| match (previous, f(s)) {
+            (Some(p), Some(now)) => f(p).map_or("—".to_string(), |before| {
+                format!("{:.0}", (now - before) / (s.chunks - p.chunks) as f64 * 1e6)
+            }),
             _ => "—".to_string(),
         };
         println!(
-            "| {} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            s.backend,
             s.chunks,
             s.load_seconds,
             s.optimize_seconds,
-            s.disk_mb,
-            s.rss_growth_mb,
+            figure(s.disk_mb),
+            figure(s.rss_growth_mb),
             marginal(|f| f.disk_mb),
             marginal(|f| f.rss_growth_mb)
         );
-        previous = Some(s);
     }
     println!("\n{} queries per row, top 8, one thread\n", r.queries);
-    println!("| chunks | mode | group filter | p50 ms | p95 ms | p99 ms | queries/s |");
-    println!("| ---: | --- | --- | ---: | ---: | ---: | ---: |");
+    println!("| backend | chunks | mode | group filter | p50 ms | p95 ms | p99 ms | queries/s |");
+    println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |");
     for row in &r.rows {
         println!(
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            row.backend,
             row.chunks,
             row.mode,
             if row.group_filter { "yes" } else { "no" },

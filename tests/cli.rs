@@ -9,7 +9,11 @@ use serde_json::Value;
 
 fn regula(data_dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_regula"));
-    c.env("REGULA__MODELS__DIR", common::repo().join("models"))
+    // Each test's own embedded deployment, even when scripts/test.sh --with-qdrant has named a
+    // Qdrant server for the remote-index tests.
+    c.env_remove("QDRANT_URL")
+        .env_remove("QDRANT_API_KEY")
+        .env("REGULA__MODELS__DIR", common::repo().join("models"))
         .env("REGULA__PROMPTS_DIR", common::repo().join("prompts"))
         .env("REGULA__LLM__N_CTX", "4096")
         .env("REGULA__LLM__PARALLEL", "1")

@@ -311,3 +311,89 @@ fn the_embedded_index_exports_every_point_with_its_vectors() {
         .expect("the draft too");
     assert!(!draft_active, "never activated");
 }
+
+/// Versions of one document swapped again and again while two threads search without pause:
+/// every search sees exactly one version of it, never two (old and new at once) and never none.
+fn swap_under_concurrent_searches(index: &(dyn VectorIndex + Sync)) {
+    const ROUNDS: usize = 40;
+    let version = |round: usize| format!("s{round}");
+    let points = |round: usize| -> Vec<ChunkPoint> {
+        (0..4)
+            .map(|i| point("swapped", &version(round), &["everyone"], i))
+            .collect()
+    };
+    index.upsert(points(0)).unwrap();
+    index.activate("swapped", &version(0)).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (searches, torn) = std::thread::scope(|scope| {
+        let searchers: Vec<_> = (0..2)
+            .map(|t| {
+                let done = &done;
+                scope.spawn(move || {
+                    let (mut searches, mut torn) = (0usize, Vec::new());
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let mode = [SearchMode::Hybrid, SearchMode::Dense][t % 2];
+                        let mut versions: Vec<String> = search(index, 1, Some(&["everyone"]), mode)
+                            .into_iter()
+                            .filter(|(doc, _)| doc == "swapped")
+                            .map(|(_, v)| v)
+                            .collect();
+                        versions.sort();
+                        versions.dedup();
+                        searches += 1;
+                        if versions.len() != 1 {
+                            torn.push(versions);
+                        }
+                    }
+                    (searches, torn)
+                })
+            })
+            .collect();
+        for round in 1..=ROUNDS {
+            index.upsert(points(round)).unwrap();
+            index.activate("swapped", &version(round)).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        searchers
+            .into_iter()
+            .map(|s| s.join().expect("searcher"))
+            .fold((0, Vec::new()), |(n, mut all), (s, t)| {
+                all.extend(t);
+                (n + s, all)
+            })
+    });
+    assert!(
+        searches > ROUNDS,
+        "the searches ran during the swaps: {searches}"
+    );
+    assert!(
+        torn.is_empty(),
+        "{} of {searches} searches saw other than one version: {:?}",
+        torn.len(),
+        &torn[..torn.len().min(5)]
+    );
+    let hits = search(index, 1, None, SearchMode::Hybrid);
+    assert!(hits.iter().all(|(_, v)| *v == version(ROUNDS)), "{hits:?}");
+    assert_eq!(index.count().unwrap(), 4, "every replaced version is gone");
+}
+
+#[test]
+fn the_embedded_index_swaps_versions_in_one_step_for_concurrent_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = EdgeIndex::open(dir.path(), "swap-model", DIM).expect("opens");
+    swap_under_concurrent_searches(&index);
+}
+
+#[test]
+fn a_qdrant_server_swaps_versions_in_one_step_for_concurrent_searches() {
+    let Ok(url) = std::env::var("QDRANT_URL") else {
+        eprintln!("QDRANT_URL is not set: the remote swap test is not run here");
+        return;
+    };
+    let key = std::env::var("QDRANT_API_KEY").ok();
+    let collection = format!("regula_swap_{}", uuid::Uuid::new_v4().simple());
+    let index = RemoteIndex::connect(&url, key.as_deref(), &collection, "swap-model", DIM)
+        .expect("connects and creates the collection");
+    swap_under_concurrent_searches(&index);
+    index.drop_collection().expect("cleaned up");
+}

@@ -195,3 +195,137 @@ impl WithId for ChunkPoint {
         self
     }
 }
+
+/// The top passages for every development question, as an admin sees them.
+async fn top_passages(app: &regula::app::App, questions: &[String]) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    for q in questions {
+        let results = app
+            .rag
+            .search(q, None, 5, SearchMode::Hybrid)
+            .await
+            .expect("search");
+        all.push(results.into_iter().map(|r| r.chunk_id).collect());
+    }
+    all
+}
+
+fn development_questions() -> Vec<String> {
+    ["en.jsonl", "ko.jsonl"]
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(common::repo().join("tests/eval").join(f))
+                .expect("eval set")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("jsonl");
+                    v["question"].as_str().expect("question").to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The real thing, end to end through the shipped commands: the sample corpus ingested by
+/// `regula ingest` into an embedded deployment, moved by `regula migrate` into PostgreSQL and the
+/// Qdrant server, and every development question (both languages) asked of both: the same five
+/// passages come back, in the same order.
+#[tokio::test]
+async fn the_sample_deployment_finds_the_same_passages_after_moving_to_postgres_and_qdrant() {
+    let (Some(database), Ok(qdrant)) =
+        (common::fresh_postgres().await, std::env::var("QDRANT_URL"))
+    else {
+        eprintln!("needs REGULA_TEST_DATABASE_URL and QDRANT_URL (scripts/test.sh --with-qdrant)");
+        return;
+    };
+    let key = std::env::var("QDRANT_API_KEY").ok();
+    let collection = format!("regula_sample_{}", uuid::Uuid::new_v4().simple());
+    let regula = |data_dir: &std::path::Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_regula"));
+        c.env("REGULA__MODELS__DIR", common::repo().join("models"))
+            .env("REGULA__PROMPTS_DIR", common::repo().join("prompts"))
+            .env_remove("QDRANT_URL")
+            .env_remove("REGULA__DATABASE__URL")
+            .current_dir(common::repo())
+            .arg("--data-dir")
+            .arg(data_dir);
+        c
+    };
+    let embedded = tempfile::tempdir().unwrap();
+    let out = regula(embedded.path())
+        .args(["ingest", "sample/en-18f-handbook", "sample/ko-labor-law"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let questions = development_questions();
+    let before = {
+        let app = regula::app::App::build(
+            common::test_settings(embedded.path()),
+            regula::app::Parts::Retrieval,
+        )
+        .await
+        .expect("the embedded deployment opens");
+        let points = app.index.count().unwrap();
+        assert!(points > 1000, "the sample corpus is indexed: {points}");
+        top_passages(&app, &questions).await
+    };
+
+    let out = regula(embedded.path())
+        .args([
+            "migrate",
+            "--to-database",
+            &database,
+            "--to-qdrant",
+            &qdrant,
+        ])
+        .args(["--collection", &collection])
+        .env("QDRANT_API_KEY", key.clone().unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let scaled = tempfile::tempdir().unwrap();
+    let mut settings = common::test_settings(scaled.path());
+    settings.database.url = Some(database);
+    settings.index.qdrant_url = Some(qdrant.clone());
+    settings.index.qdrant_api_key = key.clone();
+    settings.index.collection = collection.clone();
+    let app = regula::app::App::build(settings, regula::app::Parts::Retrieval)
+        .await
+        .expect("the scaled-out deployment opens");
+    let after = top_passages(&app, &questions).await;
+    let differing: Vec<(&String, &Vec<String>, &Vec<String>)> = questions
+        .iter()
+        .zip(before.iter().zip(&after))
+        .filter(|(_, (b, a))| b != a)
+        .map(|(q, (b, a))| (q, b, a))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} of {} questions found other passages after the move: {:?}",
+        differing.len(),
+        questions.len(),
+        &differing[..differing.len().min(3)]
+    );
+    assert!(before.iter().all(|b| b.len() == 5));
+    regula::index::RemoteIndex::connect(
+        &qdrant,
+        key.as_deref(),
+        &collection,
+        &app.settings.embed.model_id,
+        app.settings.embed.dimension,
+    )
+    .expect("reconnects")
+    .drop_collection()
+    .expect("cleaned up");
+}

@@ -1,22 +1,47 @@
 //! Retrieval latency at corpus sizes a company grows into: synthetic chunks (random unit vectors,
-//! Zipf-distributed sparse terms, five reader groups) in a fresh embedded index per size; latency
-//! percentiles per mode, with and without a group filter; disk and memory per million chunks.
+//! Zipf-distributed sparse terms, five reader groups) in a fresh index per size and backend (the
+//! embedded engine, and a Qdrant server when one is named: the same points and queries, side by
+//! side); latency percentiles per mode, with and without a group filter; disk and memory per
+//! million chunks (embedded only: the server's are not this process's).
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::percentile;
-use crate::index::{ChunkPayload, ChunkPoint, EdgeIndex, SearchMode, SearchRequest, VectorIndex};
+use crate::index::{
+    ChunkPayload, ChunkPoint, EdgeIndex, RemoteIndex, SearchMode, SearchRequest, VectorIndex,
+};
 use crate::lexical::Sparse;
 
 const DIM: usize = 384;
 const VOCABULARY: u32 = 50_000;
 const GROUPS: [&str; 5] = ["everyone", "hr", "finance", "security", "executives"];
 
+/// Where the synthetic index lives.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Embedded,
+    /// A Qdrant server; each size gets a scratch collection, dropped afterwards.
+    Qdrant {
+        url: String,
+        api_key: Option<String>,
+    },
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded",
+            Backend::Qdrant { .. } => "qdrant server",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    pub backend: String,
     pub chunks: usize,
     pub mode: String,
     pub group_filter: bool,
@@ -28,11 +53,13 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeFigures {
+    pub backend: String,
     pub chunks: usize,
     pub load_seconds: f64,
+    /// Embedded: the HNSW build; server: until its optimizers are idle.
     pub optimize_seconds: f64,
-    pub disk_mb: f64,
-    pub rss_growth_mb: f64,
+    pub disk_mb: Option<f64>,
+    pub rss_growth_mb: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,11 +128,52 @@ fn disk_mb(dir: &Path) -> f64 {
     walk(dir) as f64 / 1e6
 }
 
-/// Build an index of `n` synthetic chunks in `dir`, then time `queries` searches per mode.
-pub fn run_size(dir: &Path, n: usize, queries: usize) -> anyhow::Result<(SizeFigures, Vec<Row>)> {
+const MODEL: &str = "synthetic-384";
+
+/// Build an index of `n` synthetic chunks on `backend`, then time `queries` searches per mode.
+pub fn run_size(
+    backend: &Backend,
+    n: usize,
+    queries: usize,
+) -> anyhow::Result<(SizeFigures, Vec<Row>)> {
+    match backend {
+        Backend::Embedded => {
+            let dir = super::scratch_dir()?;
+            let rss_before = rss_mb();
+            let measured = EdgeIndex::open(&dir, MODEL, DIM)
+                .map_err(anyhow::Error::from)
+                .and_then(|index| {
+                    let (mut figures, rows) = measure(backend, &index, n, queries, &|| {
+                        index.optimize()?;
+                        index.flush()
+                    })?;
+                    figures.disk_mb = Some(disk_mb(&dir));
+                    figures.rss_growth_mb = Some((rss_mb() - rss_before).max(0.0));
+                    Ok((figures, rows))
+                });
+            let _ = std::fs::remove_dir_all(&dir);
+            measured
+        }
+        Backend::Qdrant { url, api_key } => {
+            let collection = format!("regula-bench-{}", uuid::Uuid::new_v4().simple());
+            let index = RemoteIndex::connect(url, api_key.as_deref(), &collection, MODEL, DIM)?;
+            let measured = measure(backend, &index, n, queries, &|| {
+                index.wait_until_indexed(Duration::from_secs(1800))
+            });
+            index.drop_collection()?;
+            measured
+        }
+    }
+}
+
+fn measure(
+    backend: &Backend,
+    index: &dyn VectorIndex,
+    n: usize,
+    queries: usize,
+    settle: &dyn Fn() -> Result<(), crate::index::IndexError>,
+) -> anyhow::Result<(SizeFigures, Vec<Row>)> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
-    let rss_before = rss_mb();
-    let index = EdgeIndex::open(dir, "synthetic-384", DIM)?;
     let started = Instant::now();
     let version = uuid::Uuid::new_v4().to_string();
     for start in (0..n).step_by(1000) {
@@ -133,15 +201,15 @@ pub fn run_size(dir: &Path, n: usize, queries: usize) -> anyhow::Result<(SizeFig
     index.activate("doc-0", &version)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    index.optimize()?;
-    index.flush()?;
+    settle()?;
     let optimize_seconds = started.elapsed().as_secs_f64();
     let figures = SizeFigures {
+        backend: backend.name().to_string(),
         chunks: n,
         load_seconds,
         optimize_seconds,
-        disk_mb: disk_mb(dir),
-        rss_growth_mb: (rss_mb() - rss_before).max(0.0),
+        disk_mb: None,
+        rss_growth_mb: None,
     };
 
     let requests: Vec<(Vec<f32>, Sparse)> = (0..queries)
@@ -169,6 +237,7 @@ pub fn run_size(dir: &Path, n: usize, queries: usize) -> anyhow::Result<(SizeFig
                 ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             rows.push(Row {
+                backend: backend.name().to_string(),
                 chunks: n,
                 mode: format!("{mode:?}").to_lowercase(),
                 group_filter: filtered,
@@ -182,18 +251,18 @@ pub fn run_size(dir: &Path, n: usize, queries: usize) -> anyhow::Result<(SizeFig
     Ok((figures, rows))
 }
 
-pub fn run(sizes: &[usize], queries: usize) -> anyhow::Result<SearchReport> {
+pub fn run(sizes: &[usize], queries: usize, backends: &[Backend]) -> anyhow::Result<SearchReport> {
     let mut report = SearchReport {
         queries,
         sizes: Vec::new(),
         rows: Vec::new(),
     };
     for &n in sizes {
-        let dir = super::scratch_dir()?;
-        let (figures, rows) = run_size(&dir, n, queries)?;
-        report.sizes.push(figures);
-        report.rows.extend(rows);
-        let _ = std::fs::remove_dir_all(&dir);
+        for backend in backends {
+            let (figures, rows) = run_size(backend, n, queries)?;
+            report.sizes.push(figures);
+            report.rows.extend(rows);
+        }
     }
     Ok(report)
 }

@@ -30,6 +30,8 @@ use super::{ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "sparse";
+/// Payload key: when the point's version was activated (see `one_version_per_document`).
+const GENERATION: &str = "generation";
 const MODEL_KEY: &str = "regula_embedding_model";
 const DIMENSION_KEY: &str = "regula_dimension";
 /// Attempts per call; transient failures (server restarting, a leader election, overload) are
@@ -52,6 +54,10 @@ fn transient(e: &QdrantError) -> bool {
     match e {
         QdrantError::ResponseError { status } => match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::Unknown => true,
+            // The client's own deadline ("Timeout expired"): a server busy optimizing on few
+            // cores answered a 256-point upsert after more than 30 s (`bench search`, 100k
+            // points). Every call here is idempotent (upserts by id, updates by filter).
+            Code::Cancelled => true,
             // qdrant-client reports a refused connection (the server is down or restarting) as
             // `Internal` "Failed to connect to …", not as `Unavailable`.
             Code::Internal => status.message().starts_with("Failed to connect"),
@@ -243,6 +249,32 @@ impl RemoteIndex {
         .map(|_| ())
     }
 
+    /// Wait until the server's optimizers are idle (status green on two polls a second apart:
+    /// it turns yellow only once an optimization starts), so that latency measured afterwards is
+    /// the indexed search's, not a scan of segments still being built (`regula bench search`).
+    pub fn wait_until_indexed(&self, timeout: Duration) -> Result<(), IndexError> {
+        let started = std::time::Instant::now();
+        let mut green_before = false;
+        loop {
+            let info = self
+                .call(|c, name| async move { c.collection_info(name).await })?
+                .result;
+            let green = info
+                .as_ref()
+                .is_some_and(|i| i.status == qdrant_client::qdrant::CollectionStatus::Green as i32);
+            if green && green_before {
+                return Ok(());
+            }
+            green_before = green;
+            if started.elapsed() > timeout {
+                return Err(IndexError::Engine(format!(
+                    "qdrant: the collection was not indexed after {timeout:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
     /// Drop the whole collection (tests, and `regula migrate --replace`).
     pub fn drop_collection(&self) -> Result<(), IndexError> {
         self.call(|c, name| async move { c.delete_collection(name).await })
@@ -278,7 +310,8 @@ fn payload_of(p: &ChunkPayload) -> Result<Payload, IndexError> {
     Payload::try_from(value).map_err(engine)
 }
 
-fn hit_of(p: ScoredPoint, query: &[f32]) -> Result<Hit, IndexError> {
+/// A hit and the generation its version was activated in (0: before generations existed).
+fn hit_of(p: ScoredPoint, query: &[f32]) -> Result<(Hit, i64), IndexError> {
     let dense_similarity = match p.vectors.and_then(|v| v.vectors_options) {
         Some(VectorsOptions::Vectors(named)) => match named.vectors.get(DENSE) {
             Some(v) => match &v.vector {
@@ -289,18 +322,52 @@ fn hit_of(p: ScoredPoint, query: &[f32]) -> Result<Hit, IndexError> {
         },
         _ => 0.0,
     };
-    let json: serde_json::Map<String, serde_json::Value> = p
+    let mut json: serde_json::Map<String, serde_json::Value> = p
         .payload
         .into_iter()
         .map(|(k, v): (String, Value)| (k, serde_json::Value::from(v)))
         .collect();
+    let generation = json
+        .remove(GENERATION)
+        .and_then(|g| g.as_i64())
+        .unwrap_or(0);
     let payload: ChunkPayload =
         serde_json::from_value(serde_json::Value::Object(json)).map_err(engine)?;
-    Ok(Hit {
-        payload,
-        score: p.score,
-        dense_similarity,
-    })
+    Ok((
+        Hit {
+            payload,
+            score: p.score,
+            dense_similarity,
+        },
+        generation,
+    ))
+}
+
+/// The server applies an activation's two steps (show the new version, delete the old) one
+/// after the other, and a search running between them would read both versions of a document.
+/// Of each document, only the passages of the latest activation found are kept, so a search
+/// sees one version whatever moment it reads (the old one until the new is visible).
+fn one_version_per_document(hits: Vec<(Hit, i64)>) -> Vec<Hit> {
+    let mut latest: HashMap<String, i64> = HashMap::new();
+    for (hit, generation) in &hits {
+        let entry = latest
+            .entry(hit.payload.document_id.clone())
+            .or_insert(*generation);
+        *entry = (*entry).max(*generation);
+    }
+    hits.into_iter()
+        .filter(|(hit, generation)| latest.get(&hit.payload.document_id) == Some(generation))
+        .map(|(hit, _)| hit)
+        .collect()
+}
+
+/// A number that grows with every activation: nanoseconds since the epoch. Replicas' clocks
+/// may differ by a little; a skew only decides which version a search of that instant reads,
+/// never that it reads two.
+fn generation_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 impl VectorIndex for RemoteIndex {
@@ -335,7 +402,10 @@ impl VectorIndex for RemoteIndex {
         let operations = vec![
             PointsUpdateOperation {
                 operation: Some(Operation::SetPayload(SetPayload {
-                    payload: HashMap::from([("active".to_string(), Value::from(true))]),
+                    payload: HashMap::from([
+                        ("active".to_string(), Value::from(true)),
+                        (GENERATION.to_string(), Value::from(generation_now())),
+                    ]),
                     points_selector: by(Filter::must([is("version_id", version_id)])),
                     ..Default::default()
                 })),
@@ -451,11 +521,12 @@ impl VectorIndex for RemoteIndex {
             let request = request.clone();
             async move { c.query(request).await }
         })?;
-        response
+        let hits = response
             .result
             .into_iter()
             .map(|p| hit_of(p, &r.dense))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(one_version_per_document(hits))
     }
 
     fn count(&self) -> Result<usize, IndexError> {
