@@ -10,15 +10,27 @@ if [ -z "${REGULA_TEST_DATABASE_URL+set}" ]; then
 fi
 if [ -n "$REGULA_TEST_DATABASE_URL" ]; then export REGULA_TEST_DATABASE_URL; else unset REGULA_TEST_DATABASE_URL; fi
 # --with-qdrant: also run the remote-index tests against a real Qdrant server (the vendored
-# 1.18.3, built once into ~/.cache/regula/qdrant by scripts/qdrant.sh: ~33 min cold).
+# 1.18.3, built once into ~/.cache/regula/qdrant by scripts/qdrant.sh: ~37 min cold).
+# --fast: only the HTTP, rights, ingest-queue and streaming tests, on small deterministic test
+# doubles instead of the real models (tests/common/doubles.rs): a quick loop while writing
+# code. The default run (the real models, every test) is what CI runs.
 with_qdrant=0
+fast=0
 args=()
 for a in "$@"; do
-  if [ "$a" = "--with-qdrant" ]; then with_qdrant=1; else args+=("$a"); fi
+  case "$a" in
+    --with-qdrant) with_qdrant=1 ;;
+    --fast) fast=1 ;;
+    *) args+=("$a") ;;
+  esac
 done
+if [ "$fast" = 1 ]; then
+  export REGULA_TEST_MODELS=doubles
+  args=(--test access --test api --test ingest --test streaming "${args[@]}")
+fi
 if [ "$with_qdrant" = 1 ]; then
   qdrant_env=$(bash scripts/qdrant.sh start)
   export ${qdrant_env?}
   trap 'bash scripts/qdrant.sh stop' EXIT
 fi
-cargo test --release "${args[@]}"
+cargo test --release ${args[@]+"${args[@]}"}

@@ -87,15 +87,16 @@ pub struct App {
     pub index: Arc<dyn VectorIndex>,
     pub embedder: Arc<dyn Embedder>,
     pub generator: Option<Arc<dyn Generator>>,
-    pub rag: Rag,
+    pub rag: Arc<Rag>,
+    /// Every door that answers questions goes through it (see `answer`).
+    pub answers: crate::answer::Answers,
     pub ingestor: Ingestor,
-    /// Set while a background index build runs (one at a time).
-    optimizing: AtomicBool,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Questions per minute per principal, sign-in attempts per user name.
-    pub limits: crate::auth::rate::RateLimits,
-    /// Wakes idle ingest workers when a job is queued.
-    pub job_wakeup: tokio::sync::Notify,
+    pub limits: Arc<crate::auth::rate::RateLimits>,
+    /// Every door that queues a file for ingestion goes through it.
+    pub queue: crate::ingest::queue::Queue,
+    optimizer: Arc<crate::ingest::optimizer::Optimizer>,
     background_started: AtomicBool,
     /// Held for the process's lifetime: one process owns a data dir.
     _lock: File,
@@ -103,31 +104,30 @@ pub struct App {
 
 impl App {
     pub async fn build(settings: Settings, parts: Parts) -> Result<Arc<Self>, AppError> {
-        let data_dir = settings.data_dir.clone();
-        let io = |source| AppError::DataDir {
-            path: data_dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&data_dir).map_err(io)?;
-        let lock = File::create(data_dir.join("regula.lock")).map_err(io)?;
-        if lock.try_lock().is_err() {
-            return Err(AppError::DataDirInUse(data_dir));
-        }
+        let lock = lock_data_dir(&settings)?;
+        let models = Models::load(&settings, parts).await?;
+        Self::assemble(settings, lock, models).await
+    }
 
+    /// An app on models the caller made instead of the configured ones (the tests' fast tier
+    /// runs on small deterministic doubles; see tests/common/doubles.rs).
+    pub async fn build_with(settings: Settings, models: Models) -> Result<Arc<Self>, AppError> {
+        let lock = lock_data_dir(&settings)?;
+        Self::assemble(settings, lock, models).await
+    }
+
+    async fn assemble(
+        settings: Settings,
+        lock: File,
+        models: Models,
+    ) -> Result<Arc<Self>, AppError> {
+        let Models {
+            embedder,
+            generator,
+            reranker,
+        } = models;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let store = Store::open(&settings.database_url()).await?;
-        let embedder: Arc<dyn Embedder> = {
-            let (dir, lib, s) = (
-                settings.embedding_dir(),
-                settings.onnxruntime_path(),
-                settings.embed.clone(),
-            );
-            Arc::new(
-                tokio::task::spawn_blocking(move || FastEmbedder::load(&dir, &lib, &s))
-                    .await
-                    .map_err(|e| EmbedError::Failed(e.to_string()))??,
-            )
-        };
         let index = open_index(&settings, embedder.model_id(), embedder.dimension()).await?;
         // A crash mid-ingest leaves an `indexing` version, invisible points and a `running` job:
         // fail the version, drop its points, queue the job again. Alone on SQLite, everything
@@ -136,24 +136,15 @@ impl App {
             Backend::Sqlite => Recovery::Exclusive,
             Backend::Postgres => Recovery::Shared,
         };
-        crate::jobs::recover_abandoned(&store, &index, recovery, settings.ingest.max_attempts)
-            .await?;
+        crate::ingest::recovery::recover_abandoned(
+            &store,
+            &index,
+            recovery,
+            settings.ingest.max_attempts,
+        )
+        .await?;
         let originals = Originals::new(settings.originals_dir());
         originals.clean_temporary();
-        let generator: Option<Arc<dyn Generator>> = match parts {
-            Parts::Retrieval => None,
-            Parts::Full if settings.llm.backend == LlmBackend::OpenAi => {
-                Some(Arc::new(OpenAiGenerator::new(&settings.llm)?))
-            }
-            Parts::Full => {
-                let (path, llm) = (settings.llm_path(), settings.llm.clone());
-                Some(Arc::new(
-                    tokio::task::spawn_blocking(move || LlamaGenerator::start(&path, &llm))
-                        .await
-                        .map_err(|e| LlmError::Load(e.to_string()))??,
-                ))
-            }
-        };
         let mut rag = Rag::new(
             embedder.clone(),
             index.clone(),
@@ -161,19 +152,7 @@ impl App {
             prompts,
             &settings,
         );
-        if let Some(model) = &settings.retrieval.rerank_model {
-            let (dir, lib, max_length) = (
-                settings.models.dir.join(model),
-                settings.onnxruntime_path(),
-                settings.retrieval.rerank_max_length,
-            );
-            let reranker =
-                tokio::task::spawn_blocking(move || CrossEncoder::load(&dir, &lib, max_length))
-                    .await
-                    .map_err(|e| EmbedError::Failed(e.to_string()))??;
-            tracing::info!(model = reranker.name(), "reranking with a cross-encoder");
-            rag.reranker = Some(Arc::new(reranker));
-        }
+        rag.reranker = reranker;
         let ingestor = Ingestor {
             store: store.clone(),
             index: index.clone(),
@@ -191,7 +170,22 @@ impl App {
             time_budget: std::time::Duration::from_secs(settings.ingest.file_time_budget_secs),
             keep_versions: settings.ingest.keep_versions,
         };
-        let limits = crate::auth::rate::RateLimits::new(&settings.limits);
+        let limits = Arc::new(crate::auth::rate::RateLimits::new(&settings.limits));
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let rag = Arc::new(rag);
+        let capacity = settings.llm.parallel as usize + settings.llm.queue_capacity;
+        let answers = crate::answer::Answers::new(
+            store.clone(),
+            rag.clone(),
+            limits.clone(),
+            metrics.clone(),
+            generator.clone().map(|g| (g, capacity)),
+        );
+        let queue = crate::ingest::queue::Queue::new(store.clone());
+        let optimizer = Arc::new(crate::ingest::optimizer::Optimizer::new(
+            index.clone(),
+            settings.ingest.optimize_after,
+        ));
         Ok(Arc::new(Self {
             settings,
             store,
@@ -199,10 +193,11 @@ impl App {
             embedder,
             generator,
             rag,
+            answers,
             ingestor,
-            optimizing: AtomicBool::new(false),
-            job_wakeup: tokio::sync::Notify::new(),
-            metrics: crate::metrics::Metrics::default(),
+            queue,
+            optimizer,
+            metrics,
             limits,
             background_started: AtomicBool::new(false),
             _lock: lock,
@@ -214,10 +209,22 @@ impl App {
         if self.background_started.swap(true, Ordering::SeqCst) {
             return;
         }
-        crate::jobs::start_workers(self);
+        crate::ingest::workers::Workers {
+            store: self.store.clone(),
+            ingestor: self.ingestor.clone(),
+            queue: self.queue.clone(),
+            optimizer: self.optimizer.clone(),
+            settings: self.settings.ingest.clone(),
+        }
+        .start();
         self.start_housekeeping();
         if let Some(dir) = self.settings.ingest.watch_dir.clone() {
-            crate::watch::start(self.clone(), dir);
+            crate::ingest::watch::Watcher {
+                ingestor: self.ingestor.clone(),
+                queue: self.queue.clone(),
+                settings: self.settings.ingest.clone(),
+            }
+            .start(dir);
         }
     }
 
@@ -259,26 +266,88 @@ impl App {
         crate::ingest::documents::delete(&self.store, &self.index, &self.ingestor.originals, id)
             .await
     }
+}
 
-    /// Build the ANN index in the background when enough points arrived since the last build.
-    /// Searches keep working meanwhile (qdrant-edge serves reads during optimisation).
-    pub fn optimize_if_due(self: &Arc<Self>) {
-        if self.index.unoptimized() < self.settings.ingest.optimize_after
-            || self.optimizing.swap(true, Ordering::SeqCst)
-        {
-            return;
-        }
-        let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            match app.index.optimize().and_then(|()| app.index.flush()) {
-                Ok(()) => tracing::info!(
-                    seconds = started.elapsed().as_secs_f64(),
-                    "vector index optimised"
-                ),
-                Err(e) => tracing::error!(error = %e, "vector index optimisation failed"),
-            }
-            app.optimizing.store(false, Ordering::SeqCst);
-        });
+/// One process owns a data dir: the lock is held for the app's lifetime.
+fn lock_data_dir(settings: &Settings) -> Result<File, AppError> {
+    let data_dir = settings.data_dir.clone();
+    let io = |source| AppError::DataDir {
+        path: data_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&data_dir).map_err(io)?;
+    let lock = File::create(data_dir.join("regula.lock")).map_err(io)?;
+    if lock.try_lock().is_err() {
+        return Err(AppError::DataDirInUse(data_dir));
     }
+    Ok(lock)
+}
+
+/// The models an app runs with.
+pub struct Models {
+    pub embedder: Arc<dyn Embedder>,
+    /// None: retrieval only (search, eval of retrieval).
+    pub generator: Option<Arc<dyn Generator>>,
+    pub reranker: Option<Arc<dyn Reranker>>,
+}
+
+impl Models {
+    /// The configured models, loaded from `models.dir`.
+    pub async fn load(settings: &Settings, parts: Parts) -> Result<Self, AppError> {
+        Ok(Self {
+            embedder: load_embedder(settings).await?,
+            generator: load_generator(settings, parts).await?,
+            reranker: load_reranker(settings).await?,
+        })
+    }
+}
+
+async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, AppError> {
+    let (dir, lib, s) = (
+        settings.embedding_dir(),
+        settings.onnxruntime_path(),
+        settings.embed.clone(),
+    );
+    Ok(Arc::new(
+        tokio::task::spawn_blocking(move || FastEmbedder::load(&dir, &lib, &s))
+            .await
+            .map_err(|e| EmbedError::Failed(e.to_string()))??,
+    ))
+}
+
+async fn load_generator(
+    settings: &Settings,
+    parts: Parts,
+) -> Result<Option<Arc<dyn Generator>>, AppError> {
+    Ok(match parts {
+        Parts::Retrieval => None,
+        Parts::Full if settings.llm.backend == LlmBackend::OpenAi => {
+            Some(Arc::new(OpenAiGenerator::new(&settings.llm)?))
+        }
+        Parts::Full => {
+            let (path, llm) = (settings.llm_path(), settings.llm.clone());
+            Some(Arc::new(
+                tokio::task::spawn_blocking(move || LlamaGenerator::start(&path, &llm))
+                    .await
+                    .map_err(|e| LlmError::Load(e.to_string()))??,
+            ))
+        }
+    })
+}
+
+/// The cross-encoder that re-orders fused candidates, when one is configured.
+async fn load_reranker(settings: &Settings) -> Result<Option<Arc<dyn Reranker>>, AppError> {
+    let Some(model) = &settings.retrieval.rerank_model else {
+        return Ok(None);
+    };
+    let (dir, lib, max_length) = (
+        settings.models.dir.join(model),
+        settings.onnxruntime_path(),
+        settings.retrieval.rerank_max_length,
+    );
+    let reranker = tokio::task::spawn_blocking(move || CrossEncoder::load(&dir, &lib, max_length))
+        .await
+        .map_err(|e| EmbedError::Failed(e.to_string()))??;
+    tracing::info!(model = reranker.name(), "reranking with a cross-encoder");
+    Ok(Some(Arc::new(reranker)))
 }

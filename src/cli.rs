@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::eval;
 use crate::index::SearchMode;
 use crate::ingest::IngestError;
-use crate::rag::{Answer, AskRequest, SearchResult};
+use crate::rag::{Answer, SearchResult};
 use crate::store::{NewApiKey, NewUser, Store};
 
 #[derive(Debug, Parser)]
@@ -299,61 +299,110 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Ask {
             ref question,
             ref server,
-        } => {
-            let answer: Answer = match server {
-                Some(url) => {
-                    remote(url, key, "/api/v1/ask", json!({ "question": question })).await?
-                }
-                None => {
-                    let app = App::build(settings, Parts::Full).await?;
-                    app.rag
-                        .ask(
-                            AskRequest {
-                                question: question.clone(),
-                                groups: None,
-                                history: vec![],
-                            },
-                            None,
-                        )
-                        .await?
-                }
-            };
-            print_answer(&answer, cli.json)
-        }
+        } => ask(settings, question, server.as_deref(), key, cli.json).await,
         Command::Search {
             ref query,
             top_k,
             mode,
             ref server,
         } => {
-            let results: Vec<SearchResult> = match server {
-                Some(url) => {
-                    let v: serde_json::Value = remote(
-                        url,
-                        key,
-                        "/api/v1/search",
-                        json!({ "query": query, "top_k": top_k, "mode": SearchMode::from(mode) }),
-                    )
-                    .await?;
-                    serde_json::from_value(v["results"].clone()).context("server response")?
-                }
-                None => {
-                    let app = App::build(settings, Parts::Retrieval).await?;
-                    app.rag.search(query, None, top_k, mode.into()).await?
-                }
-            };
-            print_results(&results, cli.json)
+            search(
+                settings,
+                query,
+                top_k,
+                mode,
+                server.as_deref(),
+                key,
+                cli.json,
+            )
+            .await
         }
-        Command::Bench(BenchCommand::Generate {
+        Command::Bench(ref command) => bench(&settings, command, cli.json).await,
+        Command::Eval(ref command) => evaluate(settings, command, cli.json).await,
+    }
+}
+
+/// `regula ask`: through a running server, or here. A local question is recorded like an API
+/// one: a conversation and an audit row of the local operator's.
+async fn ask(
+    settings: Settings,
+    question: &str,
+    server: Option<&str>,
+    key: Option<&str>,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let answer: Answer = match server {
+        Some(url) => remote(url, key, "/api/v1/ask", json!({ "question": question })).await?,
+        None => {
+            let app = App::build(settings, Parts::Full).await?;
+            app.answers
+                .ask(
+                    crate::answer::Asker::local(),
+                    question,
+                    crate::answer::Conversation::New,
+                    crate::answer::Door::Cli,
+                    None,
+                )
+                .await?
+        }
+    };
+    print_answer(&answer, json_out)
+}
+
+async fn search(
+    settings: Settings,
+    query: &str,
+    top_k: usize,
+    mode: ModeArg,
+    server: Option<&str>,
+    key: Option<&str>,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let results: Vec<SearchResult> = match server {
+        Some(url) => {
+            let v: serde_json::Value = remote(
+                url,
+                key,
+                "/api/v1/search",
+                json!({ "query": query, "top_k": top_k, "mode": SearchMode::from(mode) }),
+            )
+            .await?;
+            serde_json::from_value(v["results"].clone()).context("server response")?
+        }
+        None => {
+            let app = App::build(settings, Parts::Retrieval).await?;
+            app.rag.search(query, None, top_k, mode.into()).await?
+        }
+    };
+    print_results(&results, json_out)
+}
+
+/// Print a report as JSON, or as the tables `table` writes.
+fn report<T: serde::Serialize>(
+    report: &T,
+    json_out: bool,
+    table: impl FnOnce(&T),
+) -> anyhow::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        table(report);
+    }
+    Ok(())
+}
+
+async fn bench(settings: &Settings, command: &BenchCommand, json_out: bool) -> anyhow::Result<()> {
+    match *command {
+        BenchCommand::Generate {
             tokens,
             runs,
             ref concurrency,
             ref document,
             passages,
-        }) => {
+        } => {
             let prompts = crate::rag::prompt::Prompts::load(&settings.prompts_dir)?;
             let messages = crate::bench::rag_messages(&prompts, document, passages)?;
-            let report = crate::bench::generate::run(
+            let r = crate::bench::generate::run(
                 &settings.llm_path(),
                 &settings.llm,
                 messages,
@@ -362,26 +411,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 concurrency,
             )
             .await?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_generate_report(&report);
-            }
-            Ok(())
+            report(&r, json_out, print_generate_report)
         }
-        Command::Bench(BenchCommand::Ingest {
+        BenchCommand::Ingest {
             ref paths,
             ref fractions,
-        }) => {
-            let rows = crate::bench::ingest::run(&settings, paths, fractions).await?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                crate::bench::ingest::print(&rows);
-            }
-            Ok(())
+        } => {
+            let rows = crate::bench::ingest::run(settings, paths, fractions).await?;
+            report(&rows, json_out, |r| crate::bench::ingest::print(r))
         }
-        Command::Bench(BenchCommand::Embed {
+        BenchCommand::Embed {
             ref paths,
             limit,
             ref batch_sizes,
@@ -389,7 +428,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             runs,
             group,
             ref python,
-        }) => {
+        } => {
             let texts =
                 crate::bench::embed::corpus_texts(paths, settings.chunking.max_tokens, limit)?;
             let (settings, batch_sizes, threads, python) = (
@@ -398,7 +437,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 threads.clone(),
                 python.clone(),
             );
-            let report = tokio::task::spawn_blocking(move || {
+            let r = tokio::task::spawn_blocking(move || {
                 crate::bench::embed::run(
                     &texts,
                     crate::bench::embed::Options {
@@ -415,42 +454,37 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 )
             })
             .await??;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                crate::bench::embed::print(&report);
-            }
-            Ok(())
+            report(&r, json_out, crate::bench::embed::print)
         }
-        Command::Bench(BenchCommand::Search {
+        BenchCommand::Search {
             ref sizes,
             queries,
             ref backends,
-        }) => {
-            let backends = bench_backends(backends, &settings)?;
+        } => {
+            let backends = bench_backends(backends, settings)?;
             let (sizes, queries) = (sizes.clone(), queries);
-            let report = tokio::task::spawn_blocking(move || {
+            let r = tokio::task::spawn_blocking(move || {
                 crate::bench::search::run(&sizes, queries, &backends)
             })
             .await??;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_search_report(&report);
-            }
-            Ok(())
+            report(&r, json_out, print_search_report)
         }
-        Command::Eval(EvalCommand::Qa { ref file }) => {
+    }
+}
+
+async fn evaluate(settings: Settings, command: &EvalCommand, json_out: bool) -> anyhow::Result<()> {
+    match command {
+        EvalCommand::Qa { file } => {
             let cases = eval::read_qa(file)?;
             let app = App::build(settings, Parts::Full).await?;
             let report = eval::run_qa(&app.rag, &cases).await?;
-            print_qa(file, &report, cli.json)
+            print_qa(file, &report, json_out)
         }
-        Command::Eval(EvalCommand::Beir { ref dir }) => {
+        EvalCommand::Beir { dir } => {
             let app = App::build(settings, Parts::Retrieval).await?;
             let report =
                 eval::run_beir(&app.rag, &app.ingestor, dir, &|m| eprintln!("{m}")).await?;
-            print_beir(&report, cli.json)
+            print_beir(&report, json_out)
         }
     }
 }
@@ -587,7 +621,7 @@ async fn ingest(
         };
         match result {
             Ok(r) => {
-                if r.outcome == "unchanged" || r.outcome == "regrouped" {
+                if r.outcome != crate::store::Outcome::Indexed {
                     unchanged += 1;
                 } else {
                     indexed += 1;

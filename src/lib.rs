@@ -1,6 +1,7 @@
 //! Regula: a private, on-premises assistant that answers questions about internal regulations,
 //! grounded in the documents and citing them.
 
+pub mod answer;
 pub mod app;
 pub mod auth;
 pub mod bench;
@@ -11,14 +12,12 @@ pub mod eval;
 pub mod http;
 pub mod index;
 pub mod ingest;
-pub mod jobs;
 pub mod lexical;
 pub mod llm;
 pub mod metrics;
 pub mod migrate;
 pub mod rag;
 pub mod store;
-pub mod watch;
 
 /// Log to stderr with the configured level (`RUST_LOG` wins when set).
 pub fn init_tracing(settings: &config::LogSettings) {

@@ -551,3 +551,55 @@ async fn metrics_and_request_ids() {
         .sum();
     assert!(answers >= 1.0, "{text}");
 }
+
+/// The fast tier's generator double does what it claims (tests/common/doubles.rs).
+#[test]
+fn the_quoting_generator_cites_the_sentence_that_shares_the_most_words() {
+    let prompt = "Passages:\n[1] Leave — Annual (leave.md)\n\"\"\"\nThe canteen opens at noon. Employees earn four hours of annual leave per pay period.\n\"\"\"\n\n[2] Travel — Per diem (travel.md)\n\"\"\"\nTravel is booked through the portal.\n\"\"\"\n\nQuestion: How much annual leave do employees earn?\nAnswer briefly.";
+    let text = common::doubles::answer(&[regula::llm::ChatMessage::new("user", prompt)]);
+    assert_eq!(
+        text,
+        "Employees earn four hours of annual leave per pay period [1]."
+    );
+    let none = common::doubles::answer(&[regula::llm::ChatMessage::new("user", "Passages:\n[1] A — B (a.md)\n\"\"\"\nParking rules.\n\"\"\"\n\nQuestion: Who approves expenses?")]);
+    assert_eq!(none, "The documents do not cover this.");
+}
+
+/// The typed test client: an upload narrowed to `hr` is found and cited for an `hr` key and is
+/// invisible to a key of another group (in either tier).
+#[tokio::test]
+async fn a_narrowed_upload_through_the_typed_test_client() {
+    let app = shared_app();
+    let text = "# Sabbatical policy\n\nAfter seven years of service an employee may take a paid sabbatical of twelve weeks.\n";
+    let (status, body) = app
+        .upload("typed/sabbatical.md", text.as_bytes().to_vec(), &["hr"])
+        .await;
+    assert_eq!(status, 200, "{body:#}");
+    let (status, results) = app.search("paid sabbatical after seven years").await;
+    assert_eq!(status, 200);
+    assert_eq!(results[0]["source"], "typed/sabbatical.md", "{results:?}");
+
+    let hr = app.as_key("ask", &["hr"]).await;
+    let finance = app.as_key("ask", &["finance"]).await;
+    let ask = |client: reqwest::Client| async move {
+        let r = client
+            .post(app.url("/api/v1/ask"))
+            .json(&json!({"question": "How long is the paid sabbatical after seven years?"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()
+    };
+    let answer = ask(hr).await;
+    assert!(
+        answer["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["source"] == "typed/sabbatical.md"),
+        "{answer:#}"
+    );
+    let outsider = ask(finance).await.to_string();
+    assert!(!outsider.contains("sabbatical.md"), "{outsider}");
+}

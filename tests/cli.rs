@@ -96,6 +96,32 @@ fn ingest_search_and_ask_from_the_command_line() {
             .any(|c| c["source"] == "policies/tech/bug-bounty.md"),
         "{v:#}"
     );
+    // A local question is recorded like an API one: the operator's conversation and audit row.
+    let conversation = v["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_string();
+    let recorded = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = regula::store::Store::open_sqlite(&data.join("regula.db"))
+            .await
+            .unwrap();
+        store
+            .audit_log(&regula::store::AuditQuery {
+                actor: None,
+                since: None,
+                limit: Some(10),
+                offset: None,
+            })
+            .await
+            .unwrap()
+    });
+    assert!(
+        recorded.iter().any(|e| e.action == "cli"
+            && e.question == "What is the TTS bug bounty program?"
+            && e.conversation_id.as_deref() == Some(conversation.as_str())
+            && e.actor.starts_with("local:")),
+        "{recorded:?}"
+    );
 
     // Same content again: nothing is re-embedded.
     std::fs::remove_file(folder.join("broken.pdf")).unwrap();

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use regula::index::{ChunkPayload, ChunkPoint, EdgeIndex, SearchMode, SearchRequest, VectorIndex};
-use regula::jobs::recover_abandoned;
+use regula::ingest::recovery::recover_abandoned;
 use regula::lexical::Sparse;
 use regula::store::{JobOrigin, NewChunk, NewVersion, Recovery, Store};
 

@@ -76,7 +76,7 @@ async fn drain(store: Store) -> Vec<String> {
     while let Some(job) = store.claim_job().await.expect("claim") {
         got.push(job.id.clone());
         store
-            .finish_job(&job.id, Ok("indexed"))
+            .finish_job(&job.id, Ok(regula::store::Outcome::Indexed))
             .await
             .expect("finish");
     }
@@ -293,7 +293,14 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
             !store.renew_job_lease(&job.id, 2).await.unwrap(),
             "taken back: the claim is gone"
         );
-        assert_eq!(store.jobs(Some("queued"), 10, 0).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .jobs(Some(regula::store::JobStatus::Queued), 10, 0)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         let versions = store.versions(&doc.id).await.unwrap();
         assert_eq!(versions[0].status, "failed");
         store
@@ -483,7 +490,10 @@ async fn a_job_running_each_time_the_process_died_fails_after_its_attempts() {
             store.claim_job().await.unwrap().is_none(),
             "not tried a fourth time"
         );
-        let jobs = store.jobs(Some("failed"), 10, 0).await.unwrap();
+        let jobs = store
+            .jobs(Some(regula::store::JobStatus::Failed), 10, 0)
+            .await
+            .unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].error_kind.as_deref(), Some("interrupted"));
         assert!(
@@ -513,7 +523,10 @@ async fn cancelled_jobs_stay_failed_and_corrupt_groups_fail_closed() {
             .retry_job(&running.id, "busy", "io", chrono::Utc::now())
             .await
             .unwrap();
-        store.finish_job(&running.id, Ok("indexed")).await.unwrap();
+        store
+            .finish_job(&running.id, Ok(regula::store::Outcome::Indexed))
+            .await
+            .unwrap();
         let j = store.job(&running.id).await.unwrap();
         assert_eq!(
             (j.status.as_str(), j.error_kind.as_deref()),

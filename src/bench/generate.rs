@@ -172,38 +172,7 @@ pub async fn run(
     settings.n_ctx = settings.n_ctx.max(2048 * most as u32);
 
     // The bare loop first, alone, with its own copy of the model; then ours.
-    let (bare_prompt, bare) = {
-        let path = model_path.to_path_buf();
-        let (s, m) = (settings.clone(), messages.clone());
-        tokio::task::spawn_blocking(move || -> Result<_, LlmError> {
-            let model = LlamaModel::load_from_file(
-                backend()?,
-                &path,
-                &LlamaModelParams::default().with_n_gpu_layers(s.n_gpu_layers),
-            )
-            .map_err(|e| LlmError::Load(e.to_string()))?;
-            let template = model
-                .chat_template(None)
-                .or_else(|_| LlamaChatTemplate::new("chatml"))
-                .map_err(|e| LlmError::Load(e.to_string()))?;
-            let chat: Vec<LlamaChatMessage> = m
-                .iter()
-                .map(|c| LlamaChatMessage::new(c.role.clone(), c.content.clone()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| LlmError::Failed(e.to_string()))?;
-            let prompt = model
-                .apply_chat_template(&template, &chat, true)
-                .map_err(|e| LlmError::Failed(e.to_string()))?;
-            let mut out = Vec::new();
-            bare_run(&model, &s, &prompt, tokens)?; // warm-up
-            for _ in 0..runs {
-                out.push(bare_run(&model, &s, &prompt, tokens)?);
-            }
-            Ok((out[0].0, out))
-        })
-        .await
-        .map_err(|e| LlmError::Failed(e.to_string()))??
-    };
+    let (bare_prompt, bare) = bare_runs(model_path, &settings, &messages, tokens, runs).await?;
 
     let generator = {
         let (path, s) = (model_path.to_path_buf(), settings.clone());
@@ -219,36 +188,7 @@ pub async fn run(
 
     let mut figures = Vec::new();
     for &askers in concurrency {
-        let started = Instant::now();
-        let all = futures::future::join_all(
-            (0..askers).map(|_| regula_run(&generator, messages.clone(), tokens)),
-        )
-        .await;
-        let seconds = started.elapsed().as_secs_f64();
-        let all: Vec<Run> = all.into_iter().collect::<Result<_, _>>()?;
-        let total: usize = all.iter().map(|r| r.generated).sum();
-        let from = all.iter().filter_map(|r| r.times.first()).max().copied();
-        let to = all.iter().filter_map(|r| r.times.last()).min().copied();
-        let steady = match (from, to) {
-            (Some(from), Some(to)) if to > from => {
-                let n: f64 = all
-                    .iter()
-                    .map(|r| {
-                        let pieces = r.times.iter().filter(|t| **t > from && **t <= to).count();
-                        pieces as f64 * r.tokens_per_piece()
-                    })
-                    .sum();
-                n / (to - from).as_secs_f64()
-            }
-            _ => 0.0,
-        };
-        figures.push(ConcurrencyFigures {
-            askers,
-            tokens: total,
-            seconds,
-            end_to_end_tok_s: total as f64 / seconds,
-            steady_decode_tok_s: steady,
-        });
+        figures.push(concurrent(&generator, &messages, tokens, askers).await?);
     }
 
     let p50 = |v: Vec<f64>| percentile(&v, 50.0);
@@ -277,5 +217,85 @@ pub async fn run(
         bare,
         regula,
         concurrency: figures,
+    })
+}
+
+/// The bare llama-cpp-2 loop, `runs` times after a warm-up, on its own copy of the model: the
+/// prompt's token count and each run's (prompt tokens, ttft ms, decode tok/s).
+async fn bare_runs(
+    model_path: &Path,
+    settings: &LlmSettings,
+    messages: &[ChatMessage],
+    tokens: u32,
+    runs: usize,
+) -> Result<(usize, Vec<(usize, f64, f64)>), LlmError> {
+    let path = model_path.to_path_buf();
+    let (s, m) = (settings.clone(), messages.to_vec());
+    tokio::task::spawn_blocking(move || -> Result<_, LlmError> {
+        let model = LlamaModel::load_from_file(
+            backend()?,
+            &path,
+            &LlamaModelParams::default().with_n_gpu_layers(s.n_gpu_layers),
+        )
+        .map_err(|e| LlmError::Load(e.to_string()))?;
+        let template = model
+            .chat_template(None)
+            .or_else(|_| LlamaChatTemplate::new("chatml"))
+            .map_err(|e| LlmError::Load(e.to_string()))?;
+        let chat: Vec<LlamaChatMessage> = m
+            .iter()
+            .map(|c| LlamaChatMessage::new(c.role.clone(), c.content.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| LlmError::Failed(e.to_string()))?;
+        let prompt = model
+            .apply_chat_template(&template, &chat, true)
+            .map_err(|e| LlmError::Failed(e.to_string()))?;
+        let mut out = Vec::new();
+        bare_run(&model, &s, &prompt, tokens)?; // warm-up
+        for _ in 0..runs {
+            out.push(bare_run(&model, &s, &prompt, tokens)?);
+        }
+        Ok((out[0].0, out))
+    })
+    .await
+    .map_err(|e| LlmError::Failed(e.to_string()))?
+}
+
+/// `askers` answers at once: tokens, seconds, end-to-end and steady decode throughput.
+async fn concurrent(
+    generator: &LlamaGenerator,
+    messages: &[ChatMessage],
+    tokens: u32,
+    askers: usize,
+) -> Result<ConcurrencyFigures, LlmError> {
+    let started = Instant::now();
+    let all = futures::future::join_all(
+        (0..askers).map(|_| regula_run(generator, messages.to_vec(), tokens)),
+    )
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let all: Vec<Run> = all.into_iter().collect::<Result<_, _>>()?;
+    let total: usize = all.iter().map(|r| r.generated).sum();
+    let from = all.iter().filter_map(|r| r.times.first()).max().copied();
+    let to = all.iter().filter_map(|r| r.times.last()).min().copied();
+    let steady = match (from, to) {
+        (Some(from), Some(to)) if to > from => {
+            let n: f64 = all
+                .iter()
+                .map(|r| {
+                    let pieces = r.times.iter().filter(|t| **t > from && **t <= to).count();
+                    pieces as f64 * r.tokens_per_piece()
+                })
+                .sum();
+            n / (to - from).as_secs_f64()
+        }
+        _ => 0.0,
+    };
+    Ok(ConcurrencyFigures {
+        askers,
+        tokens: total,
+        seconds,
+        end_to_end_tok_s: total as f64 / seconds,
+        steady_decode_tok_s: steady,
     })
 }

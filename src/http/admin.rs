@@ -12,6 +12,7 @@ use super::error::{ApiError, Result};
 use super::AppState;
 use crate::auth::{normalise_groups, password, tokens, Role, Scope};
 use crate::store::{AuditQuery, NewApiKey, NewUser, UserUpdate};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 async fn hash_password(p: String) -> Result<String> {
     password::hash_off_runtime(p).await.map_err(|e| match e {
@@ -218,4 +219,14 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response> {
     Ok(Json(json!({ "entries": app.store.audit_log(&q).await? })).into_response())
+}
+
+/// Users, API keys and the audit log (admins).
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user, delete_user))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(audit))
 }

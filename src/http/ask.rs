@@ -12,127 +12,19 @@ use serde_json::json;
 use super::error::{ApiError, Result};
 use super::stream::{stream_answer, SseFormat};
 use super::AppState;
+use crate::answer::{Asker, Conversation, Door};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::index::SearchMode;
-use crate::rag::{Answer, AskEvent, AskRequest};
+use crate::rag::{Answer, AskEvent};
 use crate::store::{Message, NewAudit, Rating};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AskBody {
     question: String,
     /// Continue this conversation (its earlier questions give follow-ups their context).
     conversation_id: Option<String>,
-}
-
-/// A question checked and ready to answer, with the conversation it belongs to.
-pub(super) struct Prepared {
-    pub question: String,
-    pub conversation_id: String,
-    pub request: AskRequest,
-}
-
-/// Check capacity, the caller's rate limit and the question; open (or continue) the caller's
-/// conversation. `history` replaces the stored questions when the client sends its own
-/// (the OpenAI-compatible endpoint is stateless).
-pub(super) async fn prepare(
-    app: &App,
-    principal: &Principal,
-    question: &str,
-    conversation_id: Option<&str>,
-    history: Option<Vec<String>>,
-) -> Result<Prepared> {
-    if let Some(g) = &app.generator {
-        let capacity = (app.settings.llm.parallel as usize) + app.settings.llm.queue_capacity;
-        if g.load() >= capacity {
-            return Err(ApiError::Busy(
-                "the answer service is busy; retry shortly".into(),
-            ));
-        }
-    }
-    app.limits
-        .ask(&principal.id)
-        .map_err(ApiError::rate_limited)?;
-    // Validate before anything is stored or streamed, so bad input gets a plain status code.
-    let question = app.rag.check_question(question)?;
-    let (conversation_id, stored) = match conversation_id {
-        Some(id) => {
-            let messages = app.store.conversation(id, &principal.id).await?;
-            let asked: Vec<String> = messages
-                .into_iter()
-                .filter(|m| m.role == "user")
-                .map(|m| m.content)
-                .collect();
-            (id.to_string(), asked)
-        }
-        None => (
-            app.store.create_conversation(&principal.id).await?,
-            Vec::new(),
-        ),
-    };
-    let history = history.unwrap_or(stored);
-    // The last few questions are enough context for a follow-up.
-    let recent = history.len().saturating_sub(3);
-    Ok(Prepared {
-        request: AskRequest {
-            question: question.clone(),
-            groups: principal.read_filter(),
-            history: history[recent..].to_vec(),
-        },
-        question,
-        conversation_id,
-    })
-}
-
-/// Store the turn and its audit row, and stamp the answer with its ids. A failure to record
-/// must not lose the answer already made, so it is logged, not returned.
-pub(super) async fn record(
-    app: &App,
-    principal: &Principal,
-    action: &str,
-    prepared: &Prepared,
-    answer: &mut Answer,
-) {
-    app.metrics.observe_answer(answer);
-    let message_id = uuid::Uuid::new_v4().to_string();
-    answer.conversation_id = Some(prepared.conversation_id.clone());
-    answer.message_id = Some(message_id.clone());
-    let json = serde_json::to_value(&*answer).unwrap_or_default();
-    if let Err(e) = app
-        .store
-        .add_turn(
-            &prepared.conversation_id,
-            &prepared.question,
-            &message_id,
-            &answer.answer,
-            &json,
-        )
-        .await
-    {
-        tracing::error!(error = %e, "could not record the conversation turn");
-    }
-    let mut cited: Vec<String> = answer
-        .citations
-        .iter()
-        .map(|c| c.document_id.clone())
-        .collect();
-    cited.dedup();
-    if let Err(e) = app
-        .store
-        .audit(NewAudit {
-            actor: &principal.id,
-            actor_name: &principal.name,
-            action,
-            question: &prepared.question,
-            cited: &cited,
-            abstained: answer.abstained,
-            conversation_id: Some(&prepared.conversation_id),
-            message_id: Some(&message_id),
-        })
-        .await
-    {
-        tracing::error!(error = %e, "could not write the audit row");
-    }
 }
 
 fn wants_sse(headers: &HeaderMap) -> bool {
@@ -160,20 +52,23 @@ pub async fn ask(
     headers: HeaderMap,
     Json(body): Json<AskBody>,
 ) -> Result<Response> {
-    let prepared = prepare(
-        &app,
-        &principal,
-        &body.question,
-        body.conversation_id.as_deref(),
-        None,
-    )
-    .await?;
+    let conversation = match body.conversation_id {
+        Some(id) => Conversation::Continue(id),
+        None => Conversation::New,
+    };
+    let admitted = app
+        .answers
+        .admit(
+            Asker::from(&principal),
+            &body.question,
+            conversation,
+            Door::Ask,
+        )
+        .await?;
     if !wants_sse(&headers) {
-        let mut answer = app.rag.ask(prepared.request.clone(), None).await?;
-        record(&app, &principal, "ask", &prepared, &mut answer).await;
-        return Ok(Json(answer).into_response());
+        return Ok(Json(admitted.answer(None).await?).into_response());
     }
-    Ok(stream_answer(app, principal, "ask", prepared, AskFormat))
+    Ok(stream_answer(admitted, AskFormat))
 }
 
 /// `/api/v1/ask`'s events: `passages`, `token`, `citations`, then `done` or `error`.
@@ -367,4 +262,15 @@ pub async fn list_feedback(
         )
         .await?;
     Ok(Json(json!({ "feedback": entries })).into_response())
+}
+
+/// Questions, search, conversations and feedback (each route declared once, with its OpenAPI
+/// description).
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ask))
+        .routes(routes!(search))
+        .routes(routes!(list_conversations))
+        .routes(routes!(get_conversation))
+        .routes(routes!(list_feedback, feedback))
 }

@@ -18,6 +18,7 @@ use super::AppState;
 use crate::app::App;
 use crate::auth::{password, tokens, Credential, Principal, Role};
 use crate::store::User;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub const SESSION_COOKIE: &str = "regula_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -380,6 +381,18 @@ pub async fn me(principal: Principal) -> Json<serde_json::Value> {
         "credential": principal.credential,
         "csrf_token": csrf,
     }))
+}
+
+/// Signing in: open to everyone.
+pub(super) fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login))
+}
+
+/// The signed-in caller and signing out.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(logout))
 }
 
 #[cfg(test)]

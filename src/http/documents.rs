@@ -16,7 +16,8 @@ use super::AppState;
 use crate::auth::{normalise_groups, Principal};
 use crate::config::Settings;
 use crate::ingest::normalise_source;
-use crate::store::{GroupsSpec, JobOrigin, NewJob};
+use crate::store::{GroupsSpec, JobOrigin, JobStatus};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The largest request body an upload may have (all its files together).
 pub fn upload_limit(settings: &Settings) -> usize {
@@ -129,17 +130,11 @@ pub async fn upload(
     let mut queued = Vec::new();
     for (file, source, blob) in &accepted {
         let id = app
-            .store
-            .enqueue_job(NewJob {
-                source,
-                groups: &groups,
-                blob,
-                origin: JobOrigin::Upload,
-            })
+            .queue
+            .submit(source, blob, &groups, JobOrigin::Upload)
             .await?;
         queued.push((file.clone(), id));
     }
-    app.job_wakeup.notify_waiters();
 
     let mut results: Vec<serde_json::Value> = rejected
         .iter()
@@ -153,9 +148,9 @@ pub async fn upload(
         return respond(StatusCode::ACCEPTED, results, first_error);
     }
     let ids: Vec<String> = queued.iter().map(|(_, id)| id.clone()).collect();
-    let jobs = crate::jobs::wait_for(&app, &ids, WAIT_LIMIT).await?;
+    let jobs = app.queue.wait_for(&ids, WAIT_LIMIT).await?;
     for ((file, _), job) in queued.iter().zip(jobs) {
-        if job.status == "failed" {
+        if job.status == JobStatus::Failed {
             let e = ApiError::from_job_failure(
                 job.error_kind.as_deref().unwrap_or("internal"),
                 job.error.as_deref().unwrap_or("failed"),
@@ -163,7 +158,7 @@ pub async fn upload(
             results.push(json!({"file": file, "ok": false, "job": job, "error": {"code": e.code(), "message": e.public_message()}}));
             first_error.get_or_insert((file.clone(), e));
         } else {
-            results.push(json!({"file": file, "ok": job.status == "done", "job": job}));
+            results.push(json!({"file": file, "ok": job.status == JobStatus::Done, "job": job}));
         }
     }
     respond(StatusCode::OK, results, first_error)
@@ -201,7 +196,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 pub struct Page {
     limit: Option<i64>,
     offset: Option<i64>,
-    status: Option<String>,
+    status: Option<JobStatus>,
 }
 
 impl Page {
@@ -417,17 +412,16 @@ pub async fn reindex(
     };
     // The groups are the document's when the new version is activated, not when it was queued.
     let job_id = app
-        .store
-        .enqueue_job(NewJob {
-            source: &doc.source,
-            groups: &GroupsSpec::Inherit {
+        .queue
+        .submit(
+            &doc.source,
+            hash,
+            &GroupsSpec::Inherit {
                 otherwise: Vec::new(),
             },
-            blob: hash,
-            origin: JobOrigin::Reindex,
-        })
+            JobOrigin::Reindex,
+        )
         .await?;
-    app.job_wakeup.notify_waiters();
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "job_id": job_id, "status": "queued" })),
@@ -445,7 +439,7 @@ pub async fn list_jobs(
 ) -> Result<Response> {
     let jobs = app
         .store
-        .jobs(page.status.as_deref(), page.limit(), page.offset())
+        .jobs(page.status, page.limit(), page.offset())
         .await?;
     Ok(Json(json!({ "jobs": jobs })).into_response())
 }
@@ -458,4 +452,20 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(Json(app.store.job(&id).await?).into_response())
+}
+
+/// Documents and ingest jobs; uploads may be as large as `upload_limit`.
+pub(super) fn routes(upload_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(list, upload))
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .routes(routes!(get, update, delete))
+        .routes(routes!(chunks))
+        .routes(routes!(original))
+        .routes(routes!(reindex))
+        .routes(routes!(list_jobs))
+        .routes(routes!(get_job))
 }

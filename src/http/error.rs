@@ -122,6 +122,18 @@ impl From<RagError> for ApiError {
     }
 }
 
+impl From<crate::answer::AskError> for ApiError {
+    fn from(e: crate::answer::AskError) -> Self {
+        use crate::answer::AskError;
+        match e {
+            AskError::Busy => ApiError::Busy(e.to_string()),
+            AskError::RateLimited(wait) => ApiError::rate_limited(wait),
+            AskError::Rag(r) => r.into(),
+            AskError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {

@@ -14,15 +14,16 @@ mod web;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use ask::WITHHELD;
 pub use auth::{CSRF_HEADER, SESSION_COOKIE};
@@ -33,60 +34,36 @@ use crate::app::App;
 
 type AppState = Arc<App>;
 
+/// The API's routes, each declared once with its OpenAPI description: those that need a
+/// signed-in caller (the handlers' extractors say which role), those open to everyone, and the
+/// document describing both.
+fn api(upload_limit: usize) -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (protected, described) = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(ask::routes())
+        .merge(documents::routes(upload_limit))
+        .merge(admin::routes())
+        .merge(openai::routes())
+        .split_for_parts();
+    let (public, open) = auth::public_routes().split_for_parts();
+    let mut document = openapi::document();
+    document.merge(described);
+    document.merge(open);
+    (protected, public, document)
+}
+
+/// The OpenAPI document `/openapi.json` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api(0).2
+}
+
 pub fn router(app: AppState) -> Router {
-    let upload_limit = documents::upload_limit(&app.settings);
-    // Everything here needs a signed-in caller; the handlers' extractors say which role.
-    let protected = Router::new()
-        .route("/api/v1/auth/me", get(auth::me))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/ask", post(ask::ask))
-        .route("/api/v1/search", post(ask::search))
-        .route("/api/v1/conversations", get(ask::list_conversations))
-        .route("/api/v1/conversations/{id}", get(ask::get_conversation))
-        .route(
-            "/api/v1/feedback",
-            get(ask::list_feedback).post(ask::feedback),
-        )
-        .route(
-            "/api/v1/documents",
-            get(documents::list)
-                .post(documents::upload)
-                .layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/api/v1/documents/{id}",
-            get(documents::get)
-                .patch(documents::update)
-                .delete(documents::delete),
-        )
-        .route("/api/v1/documents/{id}/chunks", get(documents::chunks))
-        .route("/api/v1/documents/{id}/original", get(documents::original))
-        .route("/api/v1/documents/{id}/reindex", post(documents::reindex))
-        .route("/api/v1/jobs", get(documents::list_jobs))
-        .route("/api/v1/jobs/{id}", get(documents::get_job))
-        .route(
-            "/api/v1/users",
-            get(admin::list_users).post(admin::create_user),
-        )
-        .route(
-            "/api/v1/users/{id}",
-            axum::routing::patch(admin::update_user).delete(admin::delete_user),
-        )
-        .route(
-            "/api/v1/keys",
-            get(admin::list_keys).post(admin::create_key),
-        )
-        .route(
-            "/api/v1/keys/{id}",
-            axum::routing::delete(admin::revoke_key),
-        )
-        .route("/api/v1/audit", get(admin::audit))
-        .route("/v1/chat/completions", post(openai::chat_completions))
-        .route("/v1/models", get(openai::models))
-        .route_layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            auth::authenticate,
-        ));
+    let (protected, public, document) = api(documents::upload_limit(&app.settings));
+    let document = Arc::new(document);
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        auth::authenticate,
+    ));
     Router::new()
         .route("/", get(web::chat))
         .route("/admin", get(web::admin))
@@ -94,9 +71,12 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/openapi.json", get(openapi::json))
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
         .route("/api/docs", get(openapi::page))
+        .merge(public)
         .merge(protected)
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)

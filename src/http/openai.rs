@@ -18,12 +18,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ask::{prepare, record};
 use super::error::{ApiError, Result};
 use super::stream::{stream_answer, SseFormat};
 use super::AppState;
+use crate::answer::{Asker, Conversation, Door};
 use crate::auth::Principal;
 use crate::rag::{Answer, AskEvent};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The model name clients see (and may send back in `model`).
 pub const MODEL_ID: &str = "regula";
@@ -105,12 +106,19 @@ pub async fn chat_completions(
     Json(body): Json<ChatRequest>,
 ) -> Result<Response> {
     let (question, history) = question_and_history(&body.messages)?;
-    let prepared = prepare(&app, &principal, &question, None, Some(history)).await?;
+    let admitted = app
+        .answers
+        .admit(
+            Asker::from(&principal),
+            &question,
+            Conversation::WithHistory(history),
+            Door::Chat,
+        )
+        .await?;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = chrono::Utc::now().timestamp();
     if !body.stream {
-        let mut answer = app.rag.ask(prepared.request.clone(), None).await?;
-        record(&app, &principal, "chat", &prepared, &mut answer).await;
+        let answer = admitted.answer(None).await?;
         return Ok(Json(json!({
             "id": id,
             "object": "chat.completion",
@@ -131,7 +139,7 @@ pub async fn chat_completions(
         created,
         streamed: String::new(),
     };
-    Ok(stream_answer(app, principal, "chat", prepared, format))
+    Ok(stream_answer(admitted, format))
 }
 
 /// `chat.completion.chunk` events: the role, the tokens as content deltas, the sources (and the
@@ -209,6 +217,13 @@ pub async fn models(_: Principal) -> Json<Value> {
         "object": "list",
         "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "regula"}],
     }))
+}
+
+/// The OpenAI-compatible API.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(chat_completions))
+        .routes(routes!(models))
 }
 
 #[cfg(test)]

@@ -3,11 +3,10 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, ask, auth, documents, openai};
+use super::auth;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,17 +16,6 @@ use super::{admin, ask, auth, documents, openai};
             Authenticate with `Authorization: Bearer <API key>` (integrations) or the session \
             cookie from `POST /api/v1/auth/login` (browsers; send the session's CSRF token in \
             `X-CSRF-Token` on POST, PATCH and DELETE)."
-    ),
-    paths(
-        auth::login, auth::logout, auth::me,
-        ask::ask, ask::search, ask::list_conversations, ask::get_conversation, ask::feedback,
-        ask::list_feedback,
-        documents::list, documents::upload, documents::get, documents::update, documents::delete,
-        documents::chunks, documents::original, documents::reindex, documents::list_jobs,
-        documents::get_job,
-        admin::list_users, admin::create_user, admin::update_user, admin::delete_user,
-        admin::list_keys, admin::create_key, admin::revoke_key, admin::audit,
-        openai::chat_completions, openai::models,
     ),
     components(schemas(
         crate::rag::Answer, crate::rag::SearchResult, crate::store::Document, crate::store::Version,
@@ -62,12 +50,10 @@ impl Modify for Security {
     }
 }
 
+/// The document's frame (title, schemas, security, tags); the routes add their paths
+/// (`http::api`).
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
-}
-
-pub async fn json() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
 }
 
 const PAGE: &str = include_str!("assets/api-docs.html");
@@ -90,7 +76,7 @@ pub async fn page() -> Response {
 mod tests {
     #[test]
     fn every_route_is_described() {
-        let doc = serde_json::to_value(super::document()).expect("serialises");
+        let doc = serde_json::to_value(crate::http::openapi_document()).expect("serialises");
         for path in [
             "/api/v1/ask",
             "/api/v1/documents/{id}/original",

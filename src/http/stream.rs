@@ -1,6 +1,6 @@
-//! Streaming an answer as server-sent events, for every endpoint that streams: the pipeline runs
-//! in its own task (the stream outlives the handler), its events are written in the endpoint's
-//! format as they come, the finished answer is recorded, and a client that goes away stops the
+//! Streaming an answer as server-sent events, for every endpoint that streams: the admitted
+//! question is answered in its own task (the stream outlives the handler), its events are
+//! written in the endpoint's format as they come, and a client that goes away stops the
 //! pipeline and frees its sequence.
 
 use std::convert::Infallible;
@@ -12,11 +12,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument;
 
-use super::ask::{record, Prepared};
 use super::error::ApiError;
-use super::AppState;
-use crate::auth::Principal;
-use crate::rag::{Answer, AskEvent};
+use crate::answer::Admitted;
+use crate::rag::{Answer, AskEvent, RagError};
 
 /// How one endpoint writes an answer as events.
 pub(super) trait SseFormat: Send + 'static {
@@ -30,15 +28,8 @@ pub(super) trait SseFormat: Send + 'static {
     fn closing(self, outcome: Result<&Answer, &ApiError>) -> Vec<Event>;
 }
 
-/// Answer `prepared` in the background and stream it in `format`; `action` names it in the
-/// audit log.
-pub(super) fn stream_answer<F: SseFormat>(
-    app: AppState,
-    principal: Principal,
-    action: &'static str,
-    prepared: Prepared,
-    mut format: F,
-) -> Response {
+/// Answer `admitted` in the background and stream it in `format`.
+pub(super) fn stream_answer<F: SseFormat>(admitted: Admitted, mut format: F) -> Response {
     let (out_tx, out_rx) = mpsc::channel::<Event>(64);
     tokio::spawn(
         async move {
@@ -61,12 +52,12 @@ pub(super) fn stream_answer<F: SseFormat>(
                 }
                 format
             };
-            let (result, format) =
-                tokio::join!(app.rag.ask(prepared.request.clone(), Some(tx)), forward);
+            let (result, format) = tokio::join!(admitted.answer(Some(tx)), forward);
             let outcome = match result {
-                Ok(mut answer) => {
-                    record(&app, &principal, action, &prepared, &mut answer).await;
-                    Ok(answer)
+                Ok(answer) => Ok(answer),
+                Err(RagError::Cancelled) => {
+                    tracing::debug!("the client went away while the answer streamed");
+                    return;
                 }
                 Err(e) => Err(ApiError::from(e)),
             };

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use qdrant_client::qdrant::points_selector::PointsSelectorOneOf;
-use qdrant_client::qdrant::points_update_operation::{DeletePoints, Operation, SetPayload};
+use qdrant_client::qdrant::points_update_operation::{Operation, SetPayload};
 use qdrant_client::qdrant::r#match::MatchValue;
 use qdrant_client::qdrant::vector_output::Vector as VectorData;
 use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
@@ -30,6 +30,10 @@ use super::{ChunkPayload, ChunkPoint, Hit, IndexError, SearchMode, SearchRequest
 
 const DENSE: &str = "dense";
 const SPARSE: &str = "sparse";
+/// How long a replaced version stays beside its successor before it is deleted: far longer than
+/// any search takes, so no search can read the old version's segment after the delete and the
+/// new version's before the show.
+const SWAP_GRACE: Duration = Duration::from_millis(500);
 /// Payload key: when the point's version was activated (see `one_version_per_document`).
 const GENERATION: &str = "generation";
 const MODEL_KEY: &str = "regula_embedding_model";
@@ -396,37 +400,54 @@ impl VectorIndex for RemoteIndex {
         Ok(())
     }
 
+    /// Show the new version, stamped with this activation's generation; then, after
+    /// `SWAP_GRACE`, delete the document's other visible versions. The server reads segments
+    /// one after another, not as one snapshot, so a search running while both steps went in one
+    /// batch could miss both versions (2 of 224 searches did). Until the delete, a search that
+    /// finds both keeps only the newest (`one_version_per_document`); a document with no other
+    /// visible version (a first ingest) waits for nothing.
     fn activate(&self, document_id: &str, version_id: &str) -> Result<(), IndexError> {
-        // One batch: the new version becomes visible and every other visible version of the
-        // document goes in the same request (versions still being built are left alone).
-        let operations = vec![
-            PointsUpdateOperation {
-                operation: Some(Operation::SetPayload(SetPayload {
-                    payload: HashMap::from([
-                        ("active".to_string(), Value::from(true)),
-                        (GENERATION.to_string(), Value::from(generation_now())),
-                    ]),
-                    points_selector: by(Filter::must([is("version_id", version_id)])),
-                    ..Default::default()
-                })),
-            },
-            PointsUpdateOperation {
-                operation: Some(Operation::DeletePoints(DeletePoints {
-                    points: by(Filter {
-                        must: vec![
-                            is("document_id", document_id),
-                            Condition::matches("active", true),
-                        ],
-                        must_not: vec![is("version_id", version_id)],
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })),
-            },
-        ];
+        let show = PointsUpdateOperation {
+            operation: Some(Operation::SetPayload(SetPayload {
+                payload: HashMap::from([
+                    ("active".to_string(), Value::from(true)),
+                    (GENERATION.to_string(), Value::from(generation_now())),
+                ]),
+                points_selector: by(Filter::must([is("version_id", version_id)])),
+                ..Default::default()
+            })),
+        };
         self.call(move |c, name| {
-            let request = UpdateBatchPointsBuilder::new(name, operations.clone()).wait(true);
+            let request = UpdateBatchPointsBuilder::new(name, vec![show.clone()]).wait(true);
             async move { c.update_points_batch(request).await }
+        })?;
+        let others = Filter {
+            must: vec![
+                is("document_id", document_id),
+                Condition::matches("active", true),
+            ],
+            must_not: vec![is("version_id", version_id)],
+            ..Default::default()
+        };
+        let counted = others.clone();
+        let visible = self
+            .call(move |c, name| {
+                let request = CountPointsBuilder::new(name)
+                    .filter(counted.clone())
+                    .exact(true);
+                async move { c.count(request).await }
+            })?
+            .result
+            .map_or(0, |r| r.count);
+        if visible == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(SWAP_GRACE);
+        self.call(move |c, name| {
+            let request = DeletePointsBuilder::new(name)
+                .points(others.clone())
+                .wait(true);
+            async move { c.delete_points(request).await }
         })
         .map(|_| ())
     }

@@ -5,7 +5,12 @@ pub mod contained;
 pub mod documents;
 pub mod extract;
 pub mod formats;
+pub mod optimizer;
 pub mod originals;
+pub mod queue;
+pub mod recovery;
+pub mod watch;
+pub mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +19,8 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{ChunkPayload, ChunkPoint, IndexError, VectorIndex};
 use crate::lexical::Analyzer;
 use crate::store::{
-    CorruptGroups, GroupsSpec, JobOrigin, NewChunk, NewVersion, QueuedJob, Store, StoreError,
+    CorruptGroups, GroupsSpec, JobOrigin, NewChunk, NewVersion, Outcome, QueuedJob, Store,
+    StoreError,
 };
 use originals::{sha256, Originals};
 use serde::Serialize;
@@ -104,7 +110,7 @@ pub struct IngestReport {
     pub version_id: Option<String>,
     /// `indexed` (a new version), `unchanged` (same content as the active version) or
     /// `regrouped` (same content, the groups the upload named applied).
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub pages: usize,
     pub chunks: usize,
     pub timings_ms: IngestTimings,
@@ -120,6 +126,15 @@ pub struct IngestTimings {
 
 /// Progress callback: (chunks embedded so far, total chunks).
 pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// The version a job builds.
+struct Target<'a> {
+    job_id: &'a str,
+    document_id: &'a str,
+    version_id: &'a str,
+    title: &'a str,
+    source: &'a str,
+}
 
 #[derive(Clone)]
 pub struct Ingestor {
@@ -220,7 +235,7 @@ impl Ingestor {
             origin: JobOrigin::Cli,
         };
         let result =
-            crate::jobs::with_lease(&self.store, &job_id, 1, self.run(&job_id, input, progress))
+            workers::with_lease(&self.store, &job_id, 1, self.run(&job_id, input, progress))
                 .await
                 .unwrap_or(Err(IngestError::LeaseLost));
         let outcome = match &result {
@@ -232,7 +247,7 @@ impl Ingestor {
                 &job_id,
                 outcome
                     .as_ref()
-                    .map(|s| *s)
+                    .map(|o| *o)
                     .map_err(|(k, e)| (*k, e.as_str())),
             )
             .await?;
@@ -290,48 +305,17 @@ impl Ingestor {
         }
         let mut timings = IngestTimings::default();
         let hash = sha256(&bytes);
-
-        // Same content as the active version: nothing to index (unless asked to re-index), but
-        // groups the upload named are applied. Checked before extraction, which is the expensive
-        // part for a PDF.
-        if let Some(doc) = self.store.document_by_source(source).await? {
-            if !reindex && doc.active_hash.as_deref() == Some(hash.as_str()) {
-                let mut outcome = "unchanged";
-                if let GroupsSpec::Explicit(named) = &groups {
-                    if doc.current_groups().as_ref() != Some(named) {
-                        documents::regroup(&self.store, &self.index, &doc.id, named).await?;
-                        outcome = "regrouped";
-                    }
-                }
-                return Ok(IngestReport {
-                    job_id: job_id.to_string(),
-                    source: source.to_string(),
-                    document_id: doc.id,
-                    version_id: doc.active_version_id,
-                    outcome,
-                    pages: 0,
-                    chunks: 0,
-                    timings_ms: timings,
-                });
+        // Checked before extraction, which is the expensive part for a PDF.
+        if !reindex {
+            if let Some(report) = self.unchanged(job_id, source, &hash, &groups).await? {
+                return Ok(report);
             }
         }
 
         let t = std::time::Instant::now();
-        let max_pages = self.max_pages;
-        let file_name = source.rsplit('/').next().unwrap_or(source).to_string();
-        let extraction = tokio::task::spawn_blocking(move || {
-            let e = extract::extract(&file_name, &bytes, max_pages);
-            (e, bytes)
-        });
-        // A parser stuck on a hostile file is abandoned when the budget runs out.
-        let (extracted, bytes) = tokio::time::timeout(budget, extraction)
-            .await
-            .map_err(|_| IngestError::TimedOut(budget.as_secs()))?
-            .map_err(|e| IngestError::Internal(e.to_string()))?;
-        let extracted = extracted?;
+        let (extracted, bytes) = self.extract(source, bytes).await?;
         timings.extract = t.elapsed().as_millis() as u64;
         over_budget()?;
-
         let title = extracted
             .title
             .clone()
@@ -345,19 +329,8 @@ impl Ingestor {
         drop(bytes);
 
         let t = std::time::Instant::now();
-        let chunks = chunk::chunk(&title, &extracted.pages, self.max_tokens);
+        let chunks = self.chunk(&title, &extracted.pages)?;
         timings.chunk = t.elapsed().as_millis() as u64;
-        if chunks.is_empty() {
-            return Err(IngestError::Empty);
-        }
-        if chunks.len() > self.max_chunks {
-            return Err(IngestError::TooLarge(format!(
-                "the file yields {} passages, the limit is {}; split it into smaller documents",
-                chunks.len(),
-                self.max_chunks
-            )));
-        }
-
         let version_groups = self.resolve_groups(&groups, source).await?;
         let version_id = self
             .store
@@ -380,14 +353,17 @@ impl Ingestor {
                 0,
             )
             .await?;
-
-        let indexed = self
-            .index_chunks(
-                job_id,
-                &doc.id,
-                &version_id,
-                &title,
-                source,
+        let target = Target {
+            job_id,
+            document_id: &doc.id,
+            version_id: &version_id,
+            title: &title,
+            source,
+        };
+        let built = self
+            .build_version(
+                &target,
+                &groups,
                 &version_groups,
                 &chunks,
                 &mut timings,
@@ -395,37 +371,10 @@ impl Ingestor {
                 &over_budget,
             )
             .await;
-        let activated = match indexed {
-            Ok(new_chunks) => {
-                let t = std::time::Instant::now();
-                let activated = self
-                    .activate(
-                        job_id,
-                        &doc.id,
-                        &version_id,
-                        &title,
-                        source,
-                        &groups,
-                        &version_groups,
-                        &new_chunks,
-                    )
-                    .await;
-                timings.index += t.elapsed().as_millis() as u64;
-                activated.map(|()| new_chunks)
-            }
-            Err(e) => Err(e),
-        };
-        let new_chunks = match activated {
+        let new_chunks = match built {
             Ok(c) => c,
             Err(e) => {
-                // Nothing half-indexed stays behind: the version's points go, the row says why.
-                let v = version_id.clone();
-                let _ = documents::off_runtime(&self.index, move |i| i.delete_version(&v)).await;
-                let _ = self.store.fail_version(&version_id, &e.to_string()).await;
-                if matches!(e, IngestError::Cancelled) {
-                    // The document was deleted meanwhile: a row this job re-created goes too.
-                    let _ = self.store.delete_document_if_inactive(&doc.id).await;
-                }
+                self.discard_version(&target, &e).await;
                 return Err(e);
             }
         };
@@ -436,11 +385,145 @@ impl Ingestor {
             source: source.to_string(),
             document_id: doc.id,
             version_id: Some(version_id),
-            outcome: "indexed",
+            outcome: Outcome::Indexed,
             pages: extracted.pages.len(),
             chunks: new_chunks.len(),
             timings_ms: timings,
         })
+    }
+
+    /// The same content as the active version: nothing to index, but groups the upload named
+    /// are applied. `None` when there is something to index.
+    async fn unchanged(
+        &self,
+        job_id: &str,
+        source: &str,
+        hash: &str,
+        groups: &GroupsSpec,
+    ) -> Result<Option<IngestReport>, IngestError> {
+        let Some(doc) = self.store.document_by_source(source).await? else {
+            return Ok(None);
+        };
+        if doc.active_hash.as_deref() != Some(hash) {
+            return Ok(None);
+        }
+        let mut outcome = Outcome::Unchanged;
+        if let GroupsSpec::Explicit(named) = groups {
+            if doc.current_groups().as_ref() != Some(named) {
+                documents::regroup(&self.store, &self.index, &doc.id, named).await?;
+                outcome = Outcome::Regrouped;
+            }
+        }
+        Ok(Some(IngestReport {
+            job_id: job_id.to_string(),
+            source: source.to_string(),
+            document_id: doc.id,
+            version_id: doc.active_version_id,
+            outcome,
+            pages: 0,
+            chunks: 0,
+            timings_ms: IngestTimings::default(),
+        }))
+    }
+
+    /// Text and structure of the file, off the async runtime; a parser stuck on a hostile file
+    /// is abandoned when the time budget runs out. The bytes come back for storing.
+    async fn extract(
+        &self,
+        source: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(extract::Extracted, Vec<u8>), IngestError> {
+        let max_pages = self.max_pages;
+        let file_name = source.rsplit('/').next().unwrap_or(source).to_string();
+        let extraction = tokio::task::spawn_blocking(move || {
+            let e = extract::extract(&file_name, &bytes, max_pages);
+            (e, bytes)
+        });
+        let (extracted, bytes) = tokio::time::timeout(self.time_budget, extraction)
+            .await
+            .map_err(|_| IngestError::TimedOut(self.time_budget.as_secs()))?
+            .map_err(|e| IngestError::Internal(e.to_string()))?;
+        Ok((extracted?, bytes))
+    }
+
+    /// The passages of the document, within the configured limit.
+    fn chunk(
+        &self,
+        title: &str,
+        pages: &[extract::Page],
+    ) -> Result<Vec<chunk::Chunk>, IngestError> {
+        let chunks = chunk::chunk(title, pages, self.max_tokens);
+        if chunks.is_empty() {
+            return Err(IngestError::Empty);
+        }
+        if chunks.len() > self.max_chunks {
+            return Err(IngestError::TooLarge(format!(
+                "the file yields {} passages, the limit is {}; split it into smaller documents",
+                chunks.len(),
+                self.max_chunks
+            )));
+        }
+        Ok(chunks)
+    }
+
+    /// Embed and index the passages, then make the version the document's active one.
+    #[allow(clippy::too_many_arguments)]
+    async fn build_version(
+        &self,
+        target: &Target<'_>,
+        groups: &GroupsSpec,
+        version_groups: &[String],
+        chunks: &[chunk::Chunk],
+        timings: &mut IngestTimings,
+        progress: Option<Progress>,
+        over_budget: &(dyn Fn() -> Result<(), IngestError> + Sync),
+    ) -> Result<Vec<NewChunk>, IngestError> {
+        let new_chunks = self
+            .index_chunks(
+                target.job_id,
+                target.document_id,
+                target.version_id,
+                target.title,
+                target.source,
+                version_groups,
+                chunks,
+                timings,
+                progress,
+                over_budget,
+            )
+            .await?;
+        let t = std::time::Instant::now();
+        let activated = self
+            .activate(
+                target.job_id,
+                target.document_id,
+                target.version_id,
+                target.title,
+                target.source,
+                groups,
+                version_groups,
+                &new_chunks,
+            )
+            .await;
+        timings.index += t.elapsed().as_millis() as u64;
+        activated.map(|()| new_chunks)
+    }
+
+    /// Nothing half-indexed stays behind: the version's points go, its row says why.
+    async fn discard_version(&self, target: &Target<'_>, e: &IngestError) {
+        let v = target.version_id.to_string();
+        let _ = documents::off_runtime(&self.index, move |i| i.delete_version(&v)).await;
+        let _ = self
+            .store
+            .fail_version(target.version_id, &e.to_string())
+            .await;
+        if matches!(e, IngestError::Cancelled) {
+            // The document was deleted meanwhile: a row this job re-created goes too.
+            let _ = self
+                .store
+                .delete_document_if_inactive(target.document_id)
+                .await;
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -591,7 +674,7 @@ impl Ingestor {
         let (d, v) = (document_id.to_string(), version_id.to_string());
         // No flush per file: the index's WAL already makes the activation durable.
         documents::off_runtime(&self.index, move |i| i.activate(&d, &v)).await?;
-        // Until this is recorded, a restart finishes the activation (jobs::recover_abandoned).
+        // Until this is recorded, a restart finishes the activation (recovery::recover_abandoned).
         self.store.index_activated(version_id).await?;
         Ok(())
     }

@@ -1,14 +1,15 @@
-//! The answer pipeline: retrieve -> confidence gate -> prompt -> generate (streamed) -> verify
-//! citations -> answer.
+//! The answer pipeline: retrieve -> confidence gate -> generate (streamed) or quote -> verify
+//! citations -> answer, each stage a function returning a value (`Rag::ask`).
 
 pub mod citations;
 pub mod diversify;
 pub mod followup;
+mod generate;
 pub mod injection;
+mod progress;
 pub mod prompt;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -18,8 +19,10 @@ use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
 use crate::lexical::{concept_coverage, coverage, Analyzer};
-use crate::llm::{GenEvent, GenOptions, Generator, LlmError};
+use crate::llm::{GenOptions, Generator, LlmError};
 use diversify::{addenda_last, diversify};
+use generate::{Generation, Written};
+use progress::{Clock, Progress};
 use prompt::{Lang, Prompts};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,9 @@ pub enum RagError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Llm(#[from] LlmError),
+    /// The client went away while the answer streamed (its sequence is freed).
+    #[error("the client went away")]
+    Cancelled,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -155,6 +161,15 @@ pub struct Rag {
     /// Re-orders the fused candidates when a cross-encoder is configured.
     pub reranker: Option<Arc<dyn Reranker>>,
     analyzer: Analyzer,
+}
+
+/// What retrieval found for a question (stage 1 of `Rag::ask`).
+struct Retrieved {
+    /// The question as answered: a follow-up in its standalone form.
+    question: String,
+    lang: Lang,
+    hits: Vec<Hit>,
+    confidence: Confidence,
 }
 
 /// How sure retrieval is that the passages answer the question.
@@ -312,18 +327,39 @@ impl Rag {
         }
     }
 
+    /// Answer a question: retrieve → gate → generate (or quote) → verify → answer. Each stage
+    /// returns a value; `Progress` alone turns them into events, so every exit streams them in
+    /// the same order (`Passages`, `Token`s, `Citations`).
     pub async fn ask(
         &self,
         request: AskRequest,
         events: Option<mpsc::Sender<AskEvent>>,
     ) -> Result<Answer, RagError> {
-        let started = Instant::now();
+        let clock = Clock::start();
+        let mut progress = Progress::new(events);
+        let retrieved = self.retrieve_for(&request).await?;
+        let clock = clock.retrieved();
+        let answer =
+            if retrieved.hits.is_empty() || !self.supported(retrieved.lang, retrieved.confidence) {
+                self.abstain(retrieved.lang, &retrieved.hits, clock.timings(None, 0))
+            } else {
+                let passages = self.context(&retrieved.hits);
+                progress.passages(&passages).await;
+                self.compose(&retrieved, &passages, &mut progress, &clock)
+                    .await?
+            };
+        progress.finish(&answer).await;
+        Ok(answer)
+    }
+
+    /// Stage 1: the question as it is answered (a follow-up in its standalone form), and what
+    /// retrieval found for it.
+    async fn retrieve_for(&self, request: &AskRequest) -> Result<Retrieved, RagError> {
         let asked = self.check_question(&request.question)?;
         let lang = Lang::of(&asked);
-        // A follow-up is answered as its standalone form (earlier topic + this question).
         let mut question = followup::standalone(&self.analyzer, &request.history, &asked);
         if question.len() > self.max_question_bytes {
-            question = asked.clone();
+            question = asked;
         }
         let hits = self
             .retrieve(
@@ -333,31 +369,19 @@ impl Rag {
                 SearchMode::Hybrid,
             )
             .await?;
-        let retrieve_ms = started.elapsed().as_millis() as u64;
         let confidence = self.confidence(&question, &hits);
         tracing::debug!(?confidence, hits = hits.len(), "retrieved");
-        let send = |e: AskEvent| {
-            let events = events.clone();
-            async move {
-                if let Some(tx) = events {
-                    let _ = tx.send(e).await;
-                }
-            }
-        };
-        let timings = |first: Option<u64>| Timings {
-            retrieve: retrieve_ms,
-            first_token: first,
-            total: started.elapsed().as_millis() as u64,
-            generated_tokens: 0,
-        };
+        Ok(Retrieved {
+            question,
+            lang,
+            hits,
+            confidence,
+        })
+    }
 
-        if hits.is_empty() || !self.supported(lang, confidence) {
-            let answer = self.abstain(lang, &hits, timings(None));
-            send(AskEvent::Token(answer.answer.clone())).await;
-            return Ok(answer);
-        }
-        let passages: Vec<Hit> = hits
-            .iter()
+    /// The passages the answer is written from, with instructions to the assistant removed.
+    fn context(&self, hits: &[Hit]) -> Vec<Hit> {
+        hits.iter()
             .take(self.retrieval.context_passages)
             .map(|h| {
                 let mut h = h.clone();
@@ -368,107 +392,84 @@ impl Rag {
                 }
                 h
             })
-            .collect();
-        send(AskEvent::Passages(
-            passages.iter().map(SearchResult::from).collect(),
-        ))
-        .await;
+            .collect()
+    }
 
-        let generator = match (&self.generator, lang) {
+    /// The model that writes answers in `lang`, if any.
+    fn writer(&self, lang: Lang) -> Option<Arc<dyn Generator>> {
+        match (&self.generator, lang) {
             (Some(g), Lang::En) => Some(g.clone()),
             (Some(g), Lang::Ko) if self.llm.korean_capable => Some(g.clone()),
             _ => None,
-        };
-        let Some(generator) = generator else {
-            // Korean with a model that cannot write it (or no model): quote the regulation itself.
-            let answer = self.extractive(lang, &question, &passages, timings(None));
-            send(AskEvent::Token(answer.answer.clone())).await;
-            send(AskEvent::Citations(answer.citations.clone())).await;
-            return Ok(answer);
-        };
-
-        let messages = self.prompts.answer_messages(lang, &question, &passages);
-        let mut stream = generator
-            .generate(
-                messages,
-                GenOptions {
-                    max_tokens: self.llm.max_tokens,
-                    temperature: self.llm.temperature,
-                    ignore_eos: false,
-                },
-            )
-            .map_err(|e| match e {
-                LlmError::QueueFull => RagError::Busy,
-                other => RagError::Llm(other),
-            })?;
-        let mut raw = String::new();
-        let mut first_token = None;
-        let mut generated_tokens = 0;
-        while let Some(event) = stream.recv().await {
-            match event {
-                GenEvent::Token(t) => {
-                    first_token.get_or_insert(started.elapsed().as_millis() as u64);
-                    raw.push_str(&t);
-                    if let Some(tx) = &events {
-                        if tx.send(AskEvent::Token(t)).await.is_err() {
-                            // The client went away: dropping the stream frees the sequence.
-                            return Err(RagError::Internal("client disconnected".into()));
-                        }
-                    }
-                }
-                GenEvent::Done(stats) => {
-                    tracing::debug!(?stats, "generated");
-                    generated_tokens = stats.generated_tokens;
-                    break;
-                }
-                GenEvent::Error(e) if first_token.is_none() => {
-                    // The model failed before writing anything (a remote server down, say):
-                    // the asker still gets the regulation itself, quoted with its citations.
-                    tracing::warn!(error = %e, "generation failed; answering with quoted passages");
-                    drop(stream);
-                    let answer = self.extractive(lang, &question, &passages, timings(None));
-                    send(AskEvent::Token(answer.answer.clone())).await;
-                    send(AskEvent::Citations(answer.citations.clone())).await;
-                    return Ok(answer);
-                }
-                GenEvent::Error(e) => return Err(RagError::Llm(LlmError::Failed(e))),
-            }
         }
-        drop(stream);
-        let timings = |first: Option<u64>| Timings {
-            generated_tokens,
-            ..timings(first)
-        };
+    }
 
-        if says_not_covered(&raw) {
-            return Ok(self.abstain(lang, &hits, timings(first_token)));
+    /// Stages 3–5 for a question the gate let through: generate and verify, or quote.
+    async fn compose(
+        &self,
+        retrieved: &Retrieved,
+        passages: &[Hit],
+        progress: &mut Progress,
+        clock: &Clock,
+    ) -> Result<Answer, RagError> {
+        let (lang, question) = (retrieved.lang, retrieved.question.as_str());
+        let Some(generator) = self.writer(lang) else {
+            // Korean with a model that cannot write it (or no model): quote the regulation.
+            return Ok(self.extractive(lang, question, passages, clock.timings(None, 0)));
+        };
+        let messages = self.prompts.answer_messages(lang, question, passages);
+        let options = GenOptions {
+            max_tokens: self.llm.max_tokens,
+            temperature: self.llm.temperature,
+            ignore_eos: false,
+        };
+        match generate::run(generator.as_ref(), messages, options, progress, clock).await? {
+            Generation::FailedBeforeWriting(e) => {
+                // A remote server down, say: the asker still gets the regulation itself.
+                tracing::warn!(error = %e, "generation failed; answering with quoted passages");
+                Ok(self.extractive(lang, question, passages, clock.timings(None, 0)))
+            }
+            Generation::Written(written) => Ok(self.verify(retrieved, passages, written, clock)),
+        }
+    }
+
+    /// Stage 5: keep only what the passages support, cited; quote them when nothing is.
+    fn verify(
+        &self,
+        retrieved: &Retrieved,
+        passages: &[Hit],
+        written: Written,
+        clock: &Clock,
+    ) -> Answer {
+        let timings = clock.timings(written.first_token, written.tokens);
+        if says_not_covered(&written.text) {
+            return self.abstain(retrieved.lang, &retrieved.hits, timings);
         }
         let texts: Vec<&str> = passages.iter().map(|h| h.payload.text.as_str()).collect();
-        let verified = citations::verify(&self.analyzer, &raw, &texts);
+        let verified = citations::verify(&self.analyzer, &written.text, &texts);
         if verified.sentences.is_empty() {
-            // Nothing the model wrote is supported by the passages: quote them instead.
-            let answer = self.extractive(lang, &question, &passages, timings(first_token));
-            send(AskEvent::Citations(answer.citations.clone())).await;
-            return Ok(answer);
+            return self.extractive(retrieved.lang, &retrieved.question, passages, timings);
         }
-        let mut cites = Vec::new();
-        for n in verified.cited() {
-            let claim: String = verified
-                .sentences
-                .iter()
-                .filter(|s| s.cites.contains(&n))
-                .map(|s| s.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let hit = &passages[n - 1];
-            cites.push(self.citation(
-                n,
-                hit,
-                citations::best_quote(&self.analyzer, &claim, &hit.payload.text),
-            ));
-        }
-        send(AskEvent::Citations(cites.clone())).await;
-        Ok(Answer {
+        let cites = verified
+            .cited()
+            .into_iter()
+            .map(|n| {
+                let claim: String = verified
+                    .sentences
+                    .iter()
+                    .filter(|s| s.cites.contains(&n))
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let hit = &passages[n - 1];
+                self.citation(
+                    n,
+                    hit,
+                    citations::best_quote(&self.analyzer, &claim, &hit.payload.text),
+                )
+            })
+            .collect();
+        Answer {
             answer: verified.render(),
             abstained: false,
             citations: cites,
@@ -476,8 +477,8 @@ impl Rag {
             mode: AnswerMode::Generated,
             conversation_id: None,
             message_id: None,
-            timings_ms: timings(first_token),
-        })
+            timings_ms: timings,
+        }
     }
 
     fn citation(&self, n: usize, hit: &Hit, quote: String) -> Citation {

@@ -60,39 +60,39 @@ pub struct NewApiKey<'a> {
 }
 
 const USER_COLUMNS: &str = "id, username, role, groups, disabled, \
-     CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT), created_at, updated_at";
+     CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, created_at, updated_at";
 const KEY_COLUMNS: &str =
     "id, name, prefix, scope, groups, created_by, created_at, last_used_at, revoked_at";
 
-fn user_from_row(r: &sqlx::any::AnyRow) -> User {
-    User {
-        id: r.get(0),
-        username: r.get(1),
-        role: Role::parse(&r.get::<String, _>(2)).unwrap_or(Role::Employee),
-        groups: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-        disabled: r.get::<i64, _>(4) != 0,
-        has_password: r.get::<i64, _>(5) != 0,
-        created_at: r.get(6),
-        updated_at: r.get(7),
-    }
+fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        role: Role::parse(&r.try_get::<String, _>("role")?).unwrap_or(Role::Employee),
+        groups: serde_json::from_str(&r.try_get::<String, _>("groups")?).unwrap_or_default(),
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
+        has_password: r.try_get::<i64, _>("has_password")? != 0,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
 }
 
-fn key_from_row(r: &sqlx::any::AnyRow) -> ApiKey {
-    ApiKey {
-        id: r.get(0),
-        name: r.get(1),
-        prefix: r.get(2),
+fn key_from_row(r: &sqlx::any::AnyRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
         // An unknown scope reads as the narrower one.
-        scope: Scope::parse(&r.get::<String, _>(3)).unwrap_or(Scope::Ask),
+        scope: Scope::parse(&r.try_get::<String, _>("scope")?).unwrap_or(Scope::Ask),
         groups: r
-            .get::<Option<String>, _>(4)
+            .try_get::<Option<String>, _>("groups")?
             .and_then(|g| serde_json::from_str(&g).ok())
             .unwrap_or_default(),
-        created_by: r.get(5),
-        created_at: r.get(6),
-        last_used_at: r.get(7),
-        revoked_at: r.get(8),
-    }
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
 }
 
 fn groups_json(groups: &[String]) -> String {
@@ -126,7 +126,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .map(|r| user_from_row(&r))
-            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
@@ -135,7 +135,7 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(user_from_row).collect())
+        rows.iter().map(user_from_row).collect()
     }
 
     /// The enabled user of that name and their password hash, for a login.
@@ -146,15 +146,16 @@ impl Store {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| (user_from_row(&r), r.get(8))))
+        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
+            .transpose()
     }
 
     pub async fn admin_count(&self) -> Result<i64> {
         Ok(
-            sqlx::query("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
                 .fetch_one(&self.pool)
                 .await?
-                .try_get(0)?,
+                .try_get("n")?,
         )
     }
 
@@ -231,12 +232,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let user = match self.user(&row.get::<String, _>(0)).await {
+        let user = match self.user(&row.try_get::<String, _>("user_id")?).await {
             Ok(u) if !u.disabled => u,
             Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(Some((user, row.get(1))))
+        Ok(Some((user, row.try_get("csrf_token")?)))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -281,7 +282,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .map(|r| key_from_row(&r))
-            .ok_or_else(|| StoreError::NotFound(format!("API key {id}")))
+            .ok_or_else(|| StoreError::NotFound(format!("API key {id}")))?
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>> {
@@ -290,7 +291,7 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(key_from_row).collect())
+        rows.iter().map(key_from_row).collect()
     }
 
     /// The unrevoked key with that secret hash; records its use (at most once a minute, so a
@@ -302,7 +303,7 @@ impl Store {
         .bind(secret_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(key) = row.map(|r| key_from_row(&r)) else {
+        let Some(key) = row.map(|r| key_from_row(&r)).transpose()? else {
             return Ok(None);
         };
         let minute_ago = timestamp(chrono::Utc::now() - chrono::Duration::seconds(60));

@@ -10,10 +10,10 @@ use super::{conflict_on_unique, now, timestamp, Result, Store, StoreError};
 pub struct AuditEntry {
     pub id: String,
     pub at: String,
-    /// `user:<id>`, `key:<id>` or `sso:<name>`.
+    /// `user:<id>`, `key:<id>`, `sso:<name>`, or `local:<account>` (the CLI's `ask`).
     pub actor: String,
     pub actor_name: String,
-    /// `ask`, `chat` or `search`.
+    /// `ask`, `chat`, `search` or `cli`.
     pub action: String,
     pub question: String,
     /// Ids of the documents cited in the answer.
@@ -119,21 +119,23 @@ impl Store {
         .bind(q.offset.unwrap_or(0).max(0))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry {
-                id: r.get(0),
-                at: r.get(1),
-                actor: r.get(2),
-                actor_name: r.get(3),
-                action: r.get(4),
-                question: r.get(5),
-                cited: serde_json::from_str(&r.get::<String, _>(6)).unwrap_or_default(),
-                abstained: r.get::<i64, _>(7) != 0,
-                conversation_id: r.get(8),
-                message_id: r.get(9),
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    actor_name: r.try_get("actor_name")?,
+                    action: r.try_get("action")?,
+                    question: r.try_get("question")?,
+                    cited: serde_json::from_str(&r.try_get::<String, _>("cited")?)
+                        .unwrap_or_default(),
+                    abstained: r.try_get::<i64, _>("abstained")? != 0,
+                    conversation_id: r.try_get("conversation_id")?,
+                    message_id: r.try_get("message_id")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Delete audit rows older than `days`.
@@ -165,7 +167,7 @@ impl Store {
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!("answer {message_id}")));
         };
-        let conversation_id: String = row.get(0);
+        let conversation_id: String = row.try_get("conversation_id")?;
         sqlx::query(
             "INSERT INTO feedback (id, message_id, conversation_id, actor, rating, comment, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -196,8 +198,8 @@ impl Store {
             "SELECT f.id, f.rating, f.comment, f.actor, f.created_at, f.message_id, f.conversation_id, \
                (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id \
                   AND u.role = 'user' AND u.created_at <= m.created_at \
-                  ORDER BY u.created_at DESC LIMIT 1), \
-               m.content \
+                  ORDER BY u.created_at DESC LIMIT 1) AS question, \
+               m.content AS answer \
              FROM feedback f JOIN messages m ON m.id = f.message_id \
              WHERE ($1 IS NULL OR f.rating = $1) ORDER BY f.created_at DESC LIMIT $2 OFFSET $3",
         )
@@ -206,23 +208,24 @@ impl Store {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| FeedbackEntry {
-                id: r.get(0),
-                rating: if r.get::<String, _>(1) == "down" {
-                    Rating::Down
-                } else {
-                    Rating::Up
-                },
-                comment: r.get(2),
-                actor: r.get(3),
-                created_at: r.get(4),
-                message_id: r.get(5),
-                conversation_id: r.get(6),
-                question: r.get(7),
-                answer: r.get(8),
+        rows.iter()
+            .map(|r| {
+                Ok(FeedbackEntry {
+                    id: r.try_get("id")?,
+                    rating: if r.try_get::<String, _>("rating")? == "down" {
+                        Rating::Down
+                    } else {
+                        Rating::Up
+                    },
+                    comment: r.try_get("comment")?,
+                    actor: r.try_get("actor")?,
+                    created_at: r.try_get("created_at")?,
+                    message_id: r.try_get("message_id")?,
+                    conversation_id: r.try_get("conversation_id")?,
+                    question: r.try_get("question")?,
+                    answer: r.try_get("answer")?,
+                })
             })
-            .collect())
+            .collect()
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::groups::{CorruptGroups, GroupsSpec};
+use super::status::{JobStatus, Outcome};
 use super::{now, timestamp, Backend, Result, Store, StoreError};
 
 /// How long a claim holds without renewal. The claimant renews it every third of this; a job
@@ -48,8 +49,7 @@ impl Recovery {
 pub struct Job {
     pub id: String,
     pub source: String,
-    /// `queued`, `running`, `done` or `failed`.
-    pub status: String,
+    pub status: JobStatus,
     pub origin: String,
     pub document_id: Option<String>,
     pub version_id: Option<String>,
@@ -57,8 +57,8 @@ pub struct Job {
     pub chunks: i64,
     pub embedded: i64,
     pub attempts: i64,
-    /// `indexed` or `unchanged` once done.
-    pub outcome: Option<String>,
+    /// What it did, once done.
+    pub outcome: Option<Outcome>,
     pub error: Option<String>,
     /// The kind of the last error (`malformed`, `unsupported`, `too_large`, `timeout`, …).
     pub error_kind: Option<String>,
@@ -125,7 +125,7 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job> {
     Ok(Job {
         id: r.try_get("id")?,
         source: r.try_get("source")?,
-        status: r.try_get("status")?,
+        status: JobStatus::parse(&r.try_get::<String, _>("status")?)?,
         origin: r.try_get("origin")?,
         document_id: r.try_get("document_id")?,
         version_id: r.try_get("version_id")?,
@@ -133,7 +133,11 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job> {
         chunks: r.try_get("chunks")?,
         embedded: r.try_get("embedded")?,
         attempts: r.try_get("attempts")?,
-        outcome: r.try_get("outcome")?,
+        outcome: r
+            .try_get::<Option<String>, _>("outcome")?
+            .as_deref()
+            .map(Outcome::parse)
+            .transpose()?,
         error: r.try_get("error")?,
         error_kind: r.try_get("error_kind")?,
         created_at: r.try_get("created_at")?,
@@ -344,11 +348,12 @@ impl Store {
     }
 
     /// `Ok(outcome)` marks the job done, `Err((kind, message))` failed for good.
-    pub async fn finish_job(&self, id: &str, outcome: Result<&str, (&str, &str)>) -> Result<()> {
+    pub async fn finish_job(&self, id: &str, outcome: Result<Outcome, (&str, &str)>) -> Result<()> {
         let (status, outcome, kind, error) = match outcome {
-            Ok(o) => ("done", Some(o), None, None),
-            Err((k, e)) => ("failed", None, Some(k), Some(e)),
+            Ok(o) => (JobStatus::Done, Some(o.as_str()), None, None),
+            Err((k, e)) => (JobStatus::Failed, None, Some(k), Some(e)),
         };
+        let status = status.as_str();
         sqlx::query(
             "UPDATE jobs SET status = $1, outcome = $2, error_kind = COALESCE($3, error_kind), \
              error = CASE WHEN $4 = 'done' THEN NULL ELSE $5 END, updated_at = $6 \
@@ -376,7 +381,13 @@ impl Store {
     }
 
     /// Most recent jobs first, optionally only those in `status`.
-    pub async fn jobs(&self, status: Option<&str>, limit: i64, offset: i64) -> Result<Vec<Job>> {
+    pub async fn jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Job>> {
+        let status = status.map(JobStatus::as_str);
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE ($1 IS NULL OR status = $1) \
              ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
@@ -391,11 +402,11 @@ impl Store {
 
     /// How many jobs are in each state.
     pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
             .collect()
     }
 }

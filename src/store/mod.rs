@@ -12,11 +12,13 @@ mod audit;
 mod copy;
 mod groups;
 mod jobs;
+mod status;
 pub use accounts::{ApiKey, NewApiKey, NewUser, User, UserUpdate};
 pub use audit::{AuditEntry, AuditQuery, FeedbackEntry, NewAudit, Rating};
 use groups::{groups_json, parse_groups};
 pub use groups::{ActivationGuard, CorruptGroups, GroupsSpec};
 pub use jobs::{Job, JobOrigin, NewJob, QueuedJob, Recovery, JOB_LEASE};
+pub use status::{JobStatus, Outcome, Role as MessageRole, VersionStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,7 +123,7 @@ pub struct ActiveVersion {
 pub struct Version {
     pub id: String,
     pub number: i64,
-    pub status: String,
+    pub status: VersionStatus,
     pub format: String,
     pub groups: Vec<String>,
     pub pages: i64,
@@ -154,7 +156,7 @@ pub struct NewChunk {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: String,
-    pub role: String,
+    pub role: MessageRole,
     pub content: String,
     /// The answer JSON of an assistant turn.
     pub answer: Option<serde_json::Value>,
@@ -247,7 +249,7 @@ impl Store {
             .bind(source)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| document_from_row(&r)))
+        row.map(|r| document_from_row(&r)).transpose()
     }
 
     pub async fn document(&self, id: &str) -> Result<Document> {
@@ -256,6 +258,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| document_from_row(&r))
+            .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("document {id}")))
     }
 
@@ -268,28 +271,29 @@ impl Store {
         .bind(document_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Version {
-                id: r.get(0),
-                number: r.get(1),
-                status: r.get(2),
-                format: r.get(3),
-                groups: parse_groups(&r.get::<String, _>(4)),
-                pages: r.get(5),
-                chunk_count: r.get(6),
-                content_hash: r.get(7),
-                error: r.get(8),
-                created_at: r.get(9),
+        rows.iter()
+            .map(|r| {
+                Ok(Version {
+                    id: r.try_get("id")?,
+                    number: r.try_get("number")?,
+                    status: VersionStatus::parse(&r.try_get::<String, _>("status")?)?,
+                    format: r.try_get("format")?,
+                    groups: parse_groups(&r.try_get::<String, _>("groups")?),
+                    pages: r.try_get("pages")?,
+                    chunk_count: r.try_get("chunk_count")?,
+                    content_hash: r.try_get("content_hash")?,
+                    error: r.try_get("error")?,
+                    created_at: r.try_get("created_at")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn documents(&self) -> Result<Vec<Document>> {
         let rows = sqlx::query(&format!("{DOCUMENT_SELECT} ORDER BY d.source"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(document_from_row).collect())
+        rows.iter().map(document_from_row).collect()
     }
 
     /// One page of documents by source name, and the total count.
@@ -301,11 +305,14 @@ impl Store {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM documents")
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM documents")
             .fetch_one(&self.pool)
             .await?
-            .try_get(0)?;
-        Ok((rows.iter().map(document_from_row).collect(), total))
+            .try_get("n")?;
+        Ok((
+            rows.iter().map(document_from_row).collect::<Result<_>>()?,
+            total,
+        ))
     }
 
     /// The document for `source`, created if new.
@@ -537,16 +544,17 @@ impl Store {
             .bind(version)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ChunkRow {
-                id: r.get(0),
-                ordinal: r.get(1),
-                section: r.get(2),
-                page: r.get(3),
-                text: r.get(4),
+        rows.iter()
+            .map(|r| {
+                Ok(ChunkRow {
+                    id: r.try_get("id")?,
+                    ordinal: r.try_get("ordinal")?,
+                    section: r.try_get("section")?,
+                    page: r.try_get("page")?,
+                    text: r.try_get("text")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Remove a document with its versions and chunks.
@@ -594,18 +602,19 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Message {
-                id: r.get(0),
-                role: r.get(1),
-                content: r.get(2),
-                answer: r
-                    .get::<Option<String>, _>(3)
-                    .and_then(|a| serde_json::from_str(&a).ok()),
-                created_at: r.get(4),
+        rows.iter()
+            .map(|r| {
+                Ok(Message {
+                    id: r.try_get("id")?,
+                    role: MessageRole::parse(&r.try_get::<String, _>("role")?)?,
+                    content: r.try_get("content")?,
+                    answer: r
+                        .try_get::<Option<String>, _>("answer")?
+                        .and_then(|a| serde_json::from_str(&a).ok()),
+                    created_at: r.try_get("created_at")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Record one question and its answer; the answer's message id is `answer_id`.
@@ -621,10 +630,10 @@ impl Store {
         let ts = now();
         let question_id = uuid::Uuid::new_v4().to_string();
         for (id, role, content, json) in [
-            (question_id.as_str(), "user", question, None),
+            (question_id.as_str(), MessageRole::User, question, None),
             (
                 answer_id,
-                "assistant",
+                MessageRole::Assistant,
                 answer_text,
                 Some(answer.to_string()),
             ),
@@ -632,7 +641,7 @@ impl Store {
             sqlx::query("INSERT INTO messages (id, conversation_id, role, content, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id)
                 .bind(conversation_id)
-                .bind(role)
+                .bind(role.as_str())
                 .bind(content)
                 .bind(json)
                 .bind(&ts)
@@ -662,21 +671,22 @@ impl Store {
     /// `owner`'s conversations, most recently active first.
     pub async fn conversations(&self, owner: &str, limit: i64) -> Result<Vec<ConversationSummary>> {
         let rows = sqlx::query(
-            "SELECT c.id, COALESCE((SELECT m.content FROM messages m WHERE m.conversation_id = c.id                AND m.role = 'user' ORDER BY m.created_at LIMIT 1), ''), c.created_at, c.updated_at              FROM conversations c WHERE c.owner = $1 ORDER BY c.updated_at DESC LIMIT $2",
+            "SELECT c.id, COALESCE((SELECT m.content FROM messages m WHERE m.conversation_id = c.id                AND m.role = 'user' ORDER BY m.created_at LIMIT 1), '') AS title, c.created_at, c.updated_at              FROM conversations c WHERE c.owner = $1 ORDER BY c.updated_at DESC LIMIT $2",
         )
         .bind(owner)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ConversationSummary {
-                id: r.get(0),
-                title: r.get(1),
-                created_at: r.get(2),
-                updated_at: r.get(3),
+        rows.iter()
+            .map(|r| {
+                Ok(ConversationSummary {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The groups of each document's active version, with a pending change of groups when one
@@ -774,25 +784,29 @@ impl Store {
     }
 }
 
-fn document_from_row(r: &sqlx::any::AnyRow) -> Document {
-    let number: Option<i64> = r.get("number");
-    let pending: Option<String> = r.get("pending_groups");
-    Document {
-        id: r.get("id"),
-        source: r.get("source"),
-        title: r.get("title"),
-        active_version_id: r.get("active_version_id"),
-        active_hash: r.get("content_hash"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        origin: r.get("origin"),
-        active: number.map(|number| ActiveVersion {
+fn document_from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
+    let number: Option<i64> = r.try_get("number")?;
+    let pending: Option<String> = r.try_get("pending_groups")?;
+    let active = match number {
+        Some(number) => Some(ActiveVersion {
             number,
-            format: r.get("format"),
-            groups: parse_groups(&r.get::<String, _>("groups")),
-            chunks: r.get("chunk_count"),
-            pages: r.get("pages"),
+            format: r.try_get("format")?,
+            groups: parse_groups(&r.try_get::<String, _>("groups")?),
+            chunks: r.try_get("chunk_count")?,
+            pages: r.try_get("pages")?,
         }),
+        None => None,
+    };
+    Ok(Document {
+        id: r.try_get("id")?,
+        source: r.try_get("source")?,
+        title: r.try_get("title")?,
+        active_version_id: r.try_get("active_version_id")?,
+        active_hash: r.try_get("content_hash")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        origin: r.try_get("origin")?,
+        active,
         pending_groups: pending.as_deref().map(parse_groups),
-    }
+    })
 }

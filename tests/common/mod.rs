@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+pub mod doubles;
 pub mod fixtures;
 pub mod webdriver;
 
-use regula::app::{App, Parts};
+use regula::app::{App, Models, Parts};
 use regula::config::Settings;
 
 pub fn repo() -> PathBuf {
@@ -46,6 +47,91 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// `POST /api/v1/ask` as the admin key: the status and the answer.
+    pub async fn ask(&self, question: &str) -> (u16, serde_json::Value) {
+        post_json(
+            self,
+            "/api/v1/ask",
+            serde_json::json!({ "question": question }),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/search` as the admin key: the status and the results.
+    pub async fn search(&self, query: &str) -> (u16, Vec<serde_json::Value>) {
+        let (status, body) = post_json(
+            self,
+            "/api/v1/search",
+            serde_json::json!({ "query": query }),
+        )
+        .await;
+        let results = body["results"].as_array().cloned().unwrap_or_default();
+        (status, results)
+    }
+
+    /// Upload one file readable by `groups` (empty: the server's default) and wait for it.
+    pub async fn upload(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        groups: &[&str],
+    ) -> (u16, serde_json::Value) {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+        if !groups.is_empty() {
+            form = form.text("groups", groups.join(","));
+        }
+        let r = client()
+            .post(self.url("/api/v1/documents?wait=true"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A client holding a new API key of `scope` (`ask` or `admin`) reading with `groups`.
+    pub async fn as_key(&self, scope: &str, groups: &[&str]) -> reqwest::Client {
+        let (status, created) = post_json(
+            self,
+            "/api/v1/keys",
+            serde_json::json!({ "name": format!("{scope} {groups:?}"), "scope": scope, "groups": groups }),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        client_with_key(created["secret"].as_str())
+    }
+}
+
+/// The fast tier (`REGULA_TEST_MODELS=doubles`, `scripts/test.sh --fast`): apps started here run
+/// on the deterministic doubles of `doubles.rs` instead of the real models.
+pub fn fast_tier() -> bool {
+    std::env::var("REGULA_TEST_MODELS").as_deref() == Ok("doubles")
+}
+
+/// The real app on the real models, or on the doubles in the fast tier.
+pub async fn build_app(mut settings: Settings) -> Arc<App> {
+    if fast_tier() {
+        // The answer gate's cosine is calibrated per embedding model; the hashing double's
+        // cosines for a question and its passage are lower than a sentence encoder's.
+        settings.retrieval.gate_min_dense = doubles::GATE_MIN_DENSE;
+        App::build_with(
+            settings,
+            Models {
+                embedder: Arc::new(doubles::HashingEmbedder),
+                generator: Some(Arc::new(doubles::QuotingGenerator)),
+                reranker: None,
+            },
+        )
+        .await
+        .expect("app builds on the test doubles")
+    } else {
+        App::build(settings, Parts::Full).await.expect("app builds")
+    }
 }
 
 /// The documents every shared-app test can rely on.
@@ -78,7 +164,7 @@ pub fn start_app(
             let dir = tempfile::tempdir().expect("tempdir");
             let mut settings = test_settings(dir.path());
             configure(&mut settings);
-            let app = App::build(settings, Parts::Full).await.expect("app builds");
+            let app = build_app(settings).await;
             app.store
                 .create_api_key(regula::store::NewApiKey {
                     name: "tests",

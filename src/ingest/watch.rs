@@ -4,32 +4,42 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::app::App;
-use crate::ingest::scan_folder;
-use crate::store::{GroupsSpec, JobOrigin, NewJob};
+use super::queue::Queue;
+use super::{scan_folder, Ingestor};
+use crate::config::IngestSettings;
+use crate::store::{GroupsSpec, JobOrigin};
 
 /// A file modified more recently than this may still be being copied: wait for the next scan.
 const SETTLE: Duration = Duration::from_secs(2);
 
-pub fn start(app: Arc<App>, dir: PathBuf) {
-    let interval = Duration::from_secs(app.settings.ingest.watch_interval_secs.max(1));
-    tokio::spawn(async move {
-        tracing::info!(dir = %dir.display(), "watching folder for documents");
-        let mut seen: HashMap<String, (SystemTime, u64)> = HashMap::new();
-        loop {
-            if let Err(e) = scan(&app, &dir, &mut seen).await {
-                tracing::warn!(dir = %dir.display(), error = %e, "watched folder scan failed");
+/// What the watcher uses, and nothing else.
+#[derive(Clone)]
+pub struct Watcher {
+    pub ingestor: Ingestor,
+    pub queue: Queue,
+    pub settings: IngestSettings,
+}
+
+impl Watcher {
+    pub fn start(self, dir: PathBuf) {
+        let interval = Duration::from_secs(self.settings.watch_interval_secs.max(1));
+        tokio::spawn(async move {
+            tracing::info!(dir = %dir.display(), "watching folder for documents");
+            let mut seen: HashMap<String, (SystemTime, u64)> = HashMap::new();
+            loop {
+                if let Err(e) = scan(&self, &dir, &mut seen).await {
+                    tracing::warn!(dir = %dir.display(), error = %e, "watched folder scan failed");
+                }
+                tokio::time::sleep(interval).await;
             }
-            tokio::time::sleep(interval).await;
-        }
-    });
+        });
+    }
 }
 
 async fn scan(
-    app: &Arc<App>,
+    watcher: &Watcher,
     dir: &Path,
     seen: &mut HashMap<String, (SystemTime, u64)>,
 ) -> anyhow::Result<()> {
@@ -62,7 +72,7 @@ async fn scan(
     let mut queued = 0usize;
     for (path, source) in scan.files {
         // One file that cannot be read is reported and skipped; the scan goes on.
-        match queue_if_changed(app, &path, &source, seen).await {
+        match queue_if_changed(watcher, &path, &source, seen).await {
             Ok(true) => queued += 1,
             Ok(false) => {}
             Err(e) => {
@@ -72,9 +82,9 @@ async fn scan(
     }
     if queued > 0 {
         tracing::info!(files = queued, "watched folder: files queued");
-        app.job_wakeup.notify_waiters();
     }
-    for doc in app.store.documents().await? {
+    let ingestor = &watcher.ingestor;
+    for doc in ingestor.store.documents().await? {
         let under_unknown = unknown
             .iter()
             .any(|u| doc.source == *u || doc.source.starts_with(&format!("{u}/")));
@@ -84,7 +94,13 @@ async fn scan(
             && !under_unknown
         {
             tracing::info!(source = ?doc.source, "removed from the watched folder; deleting");
-            app.delete_document(&doc.id).await?;
+            super::documents::delete(
+                &ingestor.store,
+                &ingestor.index,
+                &ingestor.originals,
+                &doc.id,
+            )
+            .await?;
             seen.remove(&doc.source);
         }
     }
@@ -93,7 +109,7 @@ async fn scan(
 
 /// Queue one watched file when it is new or changed and has settled; `true` when queued.
 async fn queue_if_changed(
-    app: &Arc<App>,
+    watcher: &Watcher,
     path: &Path,
     source: &str,
     seen: &mut HashMap<String, (SystemTime, u64)>,
@@ -115,30 +131,31 @@ async fn queue_if_changed(
     {
         return Ok(false);
     }
-    if meta.len() > app.settings.ingest.max_file_bytes {
+    if meta.len() > watcher.settings.max_file_bytes {
         tracing::warn!(source = ?source, bytes = meta.len(), "watched file over the size limit; skipped");
         seen.insert(source.to_string(), key);
         return Ok(false);
     }
     let bytes = tokio::fs::read(path).await?;
-    let originals = app.ingestor.originals.clone();
+    let originals = watcher.ingestor.originals.clone();
     let hash = tokio::task::spawn_blocking(move || originals.put(&bytes)).await??;
     seen.insert(source.to_string(), key);
-    let current = app.store.document_by_source(source).await?;
+    let current = watcher.ingestor.store.document_by_source(source).await?;
     if current.and_then(|d| d.active_hash).as_deref() == Some(hash.as_str()) {
         return Ok(false);
     }
     // A file the folder already brought keeps the document's groups (an admin may have
     // narrowed them); the configured ones are for new documents.
-    app.store
-        .enqueue_job(NewJob {
+    watcher
+        .queue
+        .submit(
             source,
-            groups: &GroupsSpec::Inherit {
-                otherwise: app.settings.ingest.watch_groups.clone(),
+            &hash,
+            &GroupsSpec::Inherit {
+                otherwise: watcher.settings.watch_groups.clone(),
             },
-            blob: &hash,
-            origin: JobOrigin::Watch,
-        })
+            JobOrigin::Watch,
+        )
         .await?;
     Ok(true)
 }
