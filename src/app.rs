@@ -251,21 +251,6 @@ impl App {
             }
         });
     }
-
-    /// Change who may read a document (crash-safe toward less access: `ingest::documents`).
-    pub async fn set_document_groups(
-        &self,
-        id: &str,
-        groups: Vec<String>,
-    ) -> Result<(), IngestError> {
-        crate::ingest::documents::regroup(&self.store, &self.index, id, &groups).await
-    }
-
-    /// Delete a document for good: its jobs cancelled, out of search, its records and files gone.
-    pub async fn delete_document(&self, id: &str) -> Result<(), IngestError> {
-        crate::ingest::documents::delete(&self.store, &self.index, &self.ingestor.originals, id)
-            .await
-    }
 }
 
 /// One process owns a data dir: the lock is held for the app's lifetime.

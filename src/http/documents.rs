@@ -282,7 +282,7 @@ pub async fn delete(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    app.delete_document(&id).await?;
+    app.ingestor.delete_document(&id).await?;
     Ok(Json(json!({ "deleted": id })).into_response())
 }
 
@@ -307,7 +307,7 @@ pub async fn update(
             "a document needs at least one group (`everyone` for all)".into(),
         ));
     }
-    app.set_document_groups(&id, groups.clone()).await?;
+    app.ingestor.regroup(&id, &groups).await?;
     Ok(Json(json!({ "id": id, "groups": groups })).into_response())
 }
 

@@ -273,6 +273,16 @@ impl Ingestor {
         self.run(&job.id, input, progress).await
     }
 
+    /// Change who may read a document (crash-safe toward less access: `documents::regroup`).
+    pub async fn regroup(&self, id: &str, groups: &[String]) -> Result<(), IngestError> {
+        documents::regroup(&self.store, &self.index, id, groups).await
+    }
+
+    /// Delete a document for good: its jobs cancelled, out of search, its records and files gone.
+    pub async fn delete_document(&self, id: &str) -> Result<(), IngestError> {
+        documents::delete(&self.store, &self.index, &self.originals, id).await
+    }
+
     async fn run(
         &self,
         job_id: &str,

@@ -94,13 +94,7 @@ async fn scan(
             && !under_unknown
         {
             tracing::info!(source = ?doc.source, "removed from the watched folder; deleting");
-            super::documents::delete(
-                &ingestor.store,
-                &ingestor.index,
-                &ingestor.originals,
-                &doc.id,
-            )
-            .await?;
+            ingestor.delete_document(&doc.id).await?;
             seen.remove(&doc.source);
         }
     }
