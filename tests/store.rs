@@ -214,13 +214,21 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
         let job = store.claim_job().await.unwrap().expect("a job");
         assert_eq!(job.attempts, 1);
         let later = chrono::Utc::now() + chrono::Duration::seconds(60);
-        store.retry_job(&job.id, "busy", "io", later).await.unwrap();
+        store
+            .retry_job(&job.id, "busy", regula::store::ErrorKind::Io, later)
+            .await
+            .unwrap();
         assert!(
             store.claim_job().await.unwrap().is_none(),
             "not before its time"
         );
         store
-            .retry_job(&job.id, "busy", "io", chrono::Utc::now())
+            .retry_job(
+                &job.id,
+                "busy",
+                regula::store::ErrorKind::Io,
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
         let again = store.claim_job().await.unwrap().expect("due now");
@@ -304,12 +312,15 @@ async fn retries_wait_and_interrupted_jobs_return_to_the_queue() {
         let versions = store.versions(&doc.id).await.unwrap();
         assert_eq!(versions[0].status, "failed");
         store
-            .finish_job(&job.id, Err(("malformed", "bad file")))
+            .finish_job(
+                &job.id,
+                Err((regula::store::ErrorKind::Malformed, "bad file")),
+            )
             .await
             .unwrap();
         let j = store.job(&job.id).await.unwrap();
         assert_eq!(j.status, "failed");
-        assert_eq!(j.error_kind.as_deref(), Some("malformed"));
+        assert_eq!(j.error_kind.map(|k| k.as_str()), Some("malformed"));
     }
 }
 
@@ -495,7 +506,7 @@ async fn a_job_running_each_time_the_process_died_fails_after_its_attempts() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].error_kind.as_deref(), Some("interrupted"));
+        assert_eq!(jobs[0].error_kind.map(|k| k.as_str()), Some("interrupted"));
         assert!(
             jobs[0]
                 .error
@@ -520,7 +531,12 @@ async fn cancelled_jobs_stay_failed_and_corrupt_groups_fail_closed() {
         assert!(!store.job_running(&running.id).await.unwrap());
         // The worker that ran it cannot put it back in the queue or mark it done.
         store
-            .retry_job(&running.id, "busy", "io", chrono::Utc::now())
+            .retry_job(
+                &running.id,
+                "busy",
+                regula::store::ErrorKind::Io,
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
         store
@@ -529,7 +545,7 @@ async fn cancelled_jobs_stay_failed_and_corrupt_groups_fail_closed() {
             .unwrap();
         let j = store.job(&running.id).await.unwrap();
         assert_eq!(
-            (j.status.as_str(), j.error_kind.as_deref()),
+            (j.status.as_str(), j.error_kind.map(|k| k.as_str())),
             ("failed", Some("cancelled"))
         );
         assert!(store.claim_job().await.unwrap().is_none());

@@ -152,7 +152,7 @@ pub async fn upload(
     for ((file, _), job) in queued.iter().zip(jobs) {
         if job.status == JobStatus::Failed {
             let e = ApiError::from_job_failure(
-                job.error_kind.as_deref().unwrap_or("internal"),
+                job.error_kind.unwrap_or(crate::store::ErrorKind::Internal),
                 job.error.as_deref().unwrap_or("failed"),
             );
             results.push(json!({"file": file, "ok": false, "job": job, "error": {"code": e.code(), "message": e.public_message()}}));

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::ingest::IngestError;
 use crate::rag::RagError;
-use crate::store::StoreError;
+use crate::store::{ErrorKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -160,15 +160,23 @@ impl ApiError {
     }
 
     /// A failed ingest job, by the kind of error it recorded (see `IngestError::kind`).
-    pub fn from_job_failure(kind: &str, message: &str) -> Self {
+    pub fn from_job_failure(kind: ErrorKind, message: &str) -> Self {
         let message = message.to_string();
         match kind {
-            "too_large" => ApiError::PayloadTooLarge(message),
-            "unsupported" | "malformed" | "empty" | "bad_name" | "timeout" => {
-                ApiError::Unprocessable(message)
-            }
-            "cancelled" | "bad_groups" => ApiError::Conflict(message),
-            _ => ApiError::Internal(message),
+            ErrorKind::TooLarge => ApiError::PayloadTooLarge(message),
+            ErrorKind::Unsupported
+            | ErrorKind::Malformed
+            | ErrorKind::Empty
+            | ErrorKind::BadName
+            | ErrorKind::Timeout => ApiError::Unprocessable(message),
+            ErrorKind::Cancelled | ErrorKind::BadGroups => ApiError::Conflict(message),
+            ErrorKind::Embed
+            | ErrorKind::Index
+            | ErrorKind::Store
+            | ErrorKind::Io
+            | ErrorKind::Internal
+            | ErrorKind::LeaseLost
+            | ErrorKind::Interrupted => ApiError::Internal(message),
         }
     }
 }

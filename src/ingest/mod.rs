@@ -19,8 +19,8 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{ChunkPayload, ChunkPoint, IndexError, VectorIndex};
 use crate::lexical::Analyzer;
 use crate::store::{
-    CorruptGroups, GroupsSpec, JobOrigin, NewChunk, NewVersion, Outcome, QueuedJob, Store,
-    StoreError,
+    CorruptGroups, ErrorKind, GroupsSpec, JobOrigin, NewChunk, NewVersion, Outcome, QueuedJob,
+    Store, StoreError,
 };
 use originals::{sha256, Originals};
 use serde::Serialize;
@@ -65,22 +65,22 @@ impl From<CorruptGroups> for IngestError {
 
 impl IngestError {
     /// A short name for the kind of failure, kept with the job.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            IngestError::UnsupportedType(_) => "unsupported",
-            IngestError::Malformed(_) => "malformed",
-            IngestError::Empty => "empty",
-            IngestError::TooLarge(_) => "too_large",
-            IngestError::BadName(_) => "bad_name",
-            IngestError::Embed(_) => "embed",
-            IngestError::Index(_) => "index",
-            IngestError::Store(_) => "store",
-            IngestError::Io(_) => "io",
-            IngestError::Internal(_) => "internal",
-            IngestError::TimedOut(_) => "timeout",
-            IngestError::LeaseLost => "lease_lost",
-            IngestError::Cancelled => "cancelled",
-            IngestError::BadGroups(_) => "bad_groups",
+            IngestError::UnsupportedType(_) => ErrorKind::Unsupported,
+            IngestError::Malformed(_) => ErrorKind::Malformed,
+            IngestError::Empty => ErrorKind::Empty,
+            IngestError::TooLarge(_) => ErrorKind::TooLarge,
+            IngestError::BadName(_) => ErrorKind::BadName,
+            IngestError::Embed(_) => ErrorKind::Embed,
+            IngestError::Index(_) => ErrorKind::Index,
+            IngestError::Store(_) => ErrorKind::Store,
+            IngestError::Io(_) => ErrorKind::Io,
+            IngestError::Internal(_) => ErrorKind::Internal,
+            IngestError::TimedOut(_) => ErrorKind::Timeout,
+            IngestError::LeaseLost => ErrorKind::LeaseLost,
+            IngestError::Cancelled => ErrorKind::Cancelled,
+            IngestError::BadGroups(_) => ErrorKind::BadGroups,
         }
     }
 

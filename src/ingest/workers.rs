@@ -94,7 +94,10 @@ impl Workers {
                     self.store
                         .finish_job(
                             &job.id,
-                            Err(("internal", "internal error while processing the file")),
+                            Err((
+                                crate::store::ErrorKind::Internal,
+                                "internal error while processing the file",
+                            )),
                         )
                         .await
                 }

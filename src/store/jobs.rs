@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::groups::{CorruptGroups, GroupsSpec};
-use super::status::{JobStatus, Outcome};
+use super::status::{ErrorKind, JobStatus, Outcome};
 use super::{now, timestamp, Backend, Result, Store, StoreError};
 
 /// How long a claim holds without renewal. The claimant renews it every third of this; a job
@@ -60,8 +60,8 @@ pub struct Job {
     /// What it did, once done.
     pub outcome: Option<Outcome>,
     pub error: Option<String>,
-    /// The kind of the last error (`malformed`, `unsupported`, `too_large`, `timeout`, …).
-    pub error_kind: Option<String>,
+    /// The kind of the last error.
+    pub error_kind: Option<ErrorKind>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -139,7 +139,11 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job> {
             .map(Outcome::parse)
             .transpose()?,
         error: r.try_get("error")?,
-        error_kind: r.try_get("error_kind")?,
+        error_kind: r
+            .try_get::<Option<String>, _>("error_kind")?
+            .as_deref()
+            .map(ErrorKind::parse)
+            .transpose()?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -226,7 +230,7 @@ impl Store {
         &self,
         id: &str,
         error: &str,
-        kind: &str,
+        kind: ErrorKind,
         not_before: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         sqlx::query(
@@ -234,7 +238,7 @@ impl Store {
              WHERE id = $5 AND status IN ('running', 'queued')",
         )
         .bind(error)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(timestamp(not_before))
         .bind(now())
         .bind(id)
@@ -348,10 +352,14 @@ impl Store {
     }
 
     /// `Ok(outcome)` marks the job done, `Err((kind, message))` failed for good.
-    pub async fn finish_job(&self, id: &str, outcome: Result<Outcome, (&str, &str)>) -> Result<()> {
+    pub async fn finish_job(
+        &self,
+        id: &str,
+        outcome: Result<Outcome, (ErrorKind, &str)>,
+    ) -> Result<()> {
         let (status, outcome, kind, error) = match outcome {
             Ok(o) => (JobStatus::Done, Some(o.as_str()), None, None),
-            Err((k, e)) => (JobStatus::Failed, None, Some(k), Some(e)),
+            Err((k, e)) => (JobStatus::Failed, None, Some(k.as_str()), Some(e)),
         };
         let status = status.as_str();
         sqlx::query(

@@ -18,7 +18,7 @@ pub use audit::{AuditEntry, AuditQuery, FeedbackEntry, NewAudit, Rating};
 use groups::{groups_json, parse_groups};
 pub use groups::{ActivationGuard, CorruptGroups, GroupsSpec};
 pub use jobs::{Job, JobOrigin, NewJob, QueuedJob, Recovery, JOB_LEASE};
-pub use status::{JobStatus, Outcome, Role as MessageRole, VersionStatus};
+pub use status::{ErrorKind, JobStatus, Outcome, Role as MessageRole, VersionStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

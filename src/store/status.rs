@@ -99,6 +99,28 @@ text_enum! {
 }
 
 text_enum! {
+    /// Why an ingest job failed (or last failed, when it is retried).
+    ErrorKind {
+        Unsupported = "unsupported",
+        Malformed = "malformed",
+        Empty = "empty",
+        TooLarge = "too_large",
+        BadName = "bad_name",
+        Embed = "embed",
+        Index = "index",
+        Store = "store",
+        Io = "io",
+        Internal = "internal",
+        Timeout = "timeout",
+        LeaseLost = "lease_lost",
+        Cancelled = "cancelled",
+        BadGroups = "bad_groups",
+        /// The process stopped while the job ran, each of its attempts.
+        Interrupted = "interrupted",
+    }
+}
+
+text_enum! {
     /// Who wrote a conversation message.
     Role {
         User = "user",
@@ -124,6 +146,9 @@ mod tests {
         }
         for s in Outcome::ALL {
             assert_eq!(Outcome::parse(s.as_str()).ok(), Some(*s));
+        }
+        for s in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(s.as_str()).ok(), Some(*s));
         }
         assert!(JobStatus::parse("Done").is_err());
         assert!(Role::parse("system").is_err());
