@@ -246,14 +246,22 @@ fn the_embedded_index_refuses_vectors_of_another_model() {
     assert!(err.to_string().contains("model-a"), "{err}");
 }
 
+/// The Qdrant server named by `QDRANT_URL` (and its `QDRANT_API_KEY`), or `None` (the test
+/// says it is not run) when there is none.
+fn qdrant_server(test: &str) -> Option<(String, Option<String>)> {
+    let Ok(url) = std::env::var("QDRANT_URL") else {
+        eprintln!("QDRANT_URL is not set: {test} is not run here");
+        return None;
+    };
+    Some((url, std::env::var("QDRANT_API_KEY").ok()))
+}
+
 /// A Qdrant server named by `QDRANT_URL` (and `QDRANT_API_KEY`), in a collection of its own.
 #[test]
 fn a_qdrant_server_keeps_the_contract() {
-    let Ok(url) = std::env::var("QDRANT_URL") else {
-        eprintln!("QDRANT_URL is not set: the remote index contract is not run here");
+    let Some((url, key)) = qdrant_server("the remote index contract") else {
         return;
     };
-    let key = std::env::var("QDRANT_API_KEY").ok();
     let collection = format!("regula_contract_{}", uuid::Uuid::new_v4().simple());
     let index = RemoteIndex::connect(&url, key.as_deref(), &collection, "model-a", DIM)
         .expect("connects and creates the collection");
@@ -386,11 +394,9 @@ fn the_embedded_index_swaps_versions_in_one_step_for_concurrent_searches() {
 
 #[test]
 fn a_qdrant_server_swaps_versions_in_one_step_for_concurrent_searches() {
-    let Ok(url) = std::env::var("QDRANT_URL") else {
-        eprintln!("QDRANT_URL is not set: the remote swap test is not run here");
+    let Some((url, key)) = qdrant_server("the remote swap test") else {
         return;
     };
-    let key = std::env::var("QDRANT_API_KEY").ok();
     let collection = format!("regula_swap_{}", uuid::Uuid::new_v4().simple());
     let index = RemoteIndex::connect(&url, key.as_deref(), &collection, "swap-model", DIM)
         .expect("connects and creates the collection");

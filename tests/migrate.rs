@@ -225,6 +225,16 @@ fn same_ranking(before: &[(String, f32)], after: &[(String, f32)]) -> bool {
             })
 }
 
+/// Run a shipped command; it must succeed (its stderr shown when it does not).
+fn succeeds(command: &mut std::process::Command) {
+    let out = command.output().expect("the regula binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn development_questions() -> Vec<String> {
     ["en.jsonl", "ko.jsonl"]
         .iter()
@@ -268,15 +278,11 @@ async fn the_sample_deployment_finds_the_same_passages_after_moving_to_postgres_
         c
     };
     let embedded = tempfile::tempdir().unwrap();
-    let out = regula(embedded.path())
-        .args(["ingest", "sample/en-18f-handbook", "sample/ko-labor-law"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(regula(embedded.path()).args([
+        "ingest",
+        "sample/en-18f-handbook",
+        "sample/ko-labor-law",
+    ]));
 
     let questions = development_questions();
     let before = {
@@ -291,22 +297,17 @@ async fn the_sample_deployment_finds_the_same_passages_after_moving_to_postgres_
         top_passages(&app, &questions).await
     };
 
-    let out = regula(embedded.path())
-        .args([
-            "migrate",
-            "--to-database",
-            &database,
-            "--to-qdrant",
-            &qdrant,
-        ])
-        .args(["--collection", &collection])
-        .env("QDRANT_API_KEY", key.clone().unwrap_or_default())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        regula(embedded.path())
+            .args([
+                "migrate",
+                "--to-database",
+                &database,
+                "--to-qdrant",
+                &qdrant,
+            ])
+            .args(["--collection", &collection])
+            .env("QDRANT_API_KEY", key.clone().unwrap_or_default()),
     );
 
     let scaled = tempfile::tempdir().unwrap();

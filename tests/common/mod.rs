@@ -321,20 +321,10 @@ pub async fn post_json(
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-/// Upload one file through `POST /api/v1/documents`; the status and the JSON body.
+/// Upload one file through `POST /api/v1/documents` (the server's default groups); the status
+/// and the JSON body.
 pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
-    let r = client()
-        .post(app.url("/api/v1/documents?wait=true"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    app.upload(name, bytes, &[]).await
 }
 
 /// Sign in; the session cookie (`name=value`) and the session's CSRF token.
