@@ -37,6 +37,8 @@ pub enum AppError {
     Prompt(#[from] PromptError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Decision(#[from] crate::rag::decision::DecisionError),
 }
 
 /// The configured vector index: a Qdrant server when `index.qdrant_url` is set, else the
@@ -153,6 +155,9 @@ impl App {
             &settings,
         );
         rag.reranker = reranker;
+        if let Some(path) = &settings.retrieval.decision_model {
+            rag.decision = crate::rag::decision::DecisionModel::load(path)?;
+        }
         let ingestor = Ingestor {
             store: store.clone(),
             index: index.clone(),
@@ -306,6 +311,7 @@ async fn load_generator(
 ) -> Result<Option<Arc<dyn Generator>>, AppError> {
     Ok(match parts {
         Parts::Retrieval => None,
+        Parts::Full if settings.llm.backend == LlmBackend::None => None,
         Parts::Full if settings.llm.backend == LlmBackend::OpenAi => {
             Some(Arc::new(OpenAiGenerator::new(&settings.llm)?))
         }

@@ -88,8 +88,9 @@ pub struct ModelSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LlmSettings {
-    /// `local` (llama.cpp in this process) or `openai` (an OpenAI-compatible server at
-    /// `remote_url`, e.g. llama-server or vLLM on GPU machines).
+    /// `local` (llama.cpp in this process), `openai` (an OpenAI-compatible server at
+    /// `remote_url`, e.g. llama-server or vLLM on GPU machines) or `none` (no model: answers
+    /// are the passages' answering sentences, quoted with their citations).
     pub backend: LlmBackend,
     /// Base URL of the OpenAI-compatible API, up to `/v1`.
     pub remote_url: String,
@@ -118,10 +119,11 @@ pub struct LlmSettings {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LlmBackend {
-    #[default]
     Local,
     #[serde(rename = "openai")]
     OpenAi,
+    #[default]
+    None,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -169,14 +171,9 @@ pub struct RetrievalSettings {
     pub sparse_weight: f32,
     /// Passages given to the model.
     pub context_passages: usize,
-    /// Confidence gate, calibrated on tests/eval with `regula eval qa` (see BENCHMARKS.md): a
-    /// question is answered when the best passage's cosine similarity reaches this value ...
-    pub gate_min_dense: f32,
-    /// ... and a question mostly in Hangul when the best of the top passages meets this share of
-    /// its concepts (content words, each met by itself or a thesaurus equivalent; the default
-    /// embedding model is English-only, so its Korean similarities carry no signal). 0.51: more
-    /// than half, which is where `eval qa`'s sweep put it on tests/eval/ko.jsonl.
-    pub gate_min_coverage_korean: f32,
+    /// The answer-or-abstain model (JSON, written by `regula eval fit`); unset: the built-in
+    /// one, fitted on tests/eval/ (see README, "Recalibrating the decision").
+    pub decision_model: Option<PathBuf>,
     /// A cross-encoder ONNX model folder (model.onnx + tokenizer files), relative to `models.dir`:
     /// when set, the best `rerank_candidates` passages are re-ordered by it. Off by default.
     pub rerank_model: Option<PathBuf>,
@@ -362,7 +359,9 @@ impl Default for ModelSettings {
 impl Default for LlmSettings {
     fn default() -> Self {
         Self {
-            backend: LlmBackend::Local,
+            // On a CPU the small model's answers state the fact less often than the chosen
+            // sentences and take seconds instead of milliseconds (BENCHMARKS.md, issue 18).
+            backend: LlmBackend::None,
             remote_url: "http://127.0.0.1:8000/v1".into(),
             remote_model: "default".into(),
             remote_api_key: None,
@@ -407,8 +406,7 @@ impl Default for RetrievalSettings {
             dense_weight: 1.0,
             sparse_weight: 1.0,
             context_passages: 3,
-            gate_min_dense: 0.5,
-            gate_min_coverage_korean: 0.51,
+            decision_model: None,
             rerank_model: None,
             rerank_candidates: 20,
             max_per_section: 2,

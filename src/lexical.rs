@@ -135,7 +135,7 @@ const KO_SUFFIXES: &[&str] = &[
     "요",
 ];
 
-fn is_hangul(c: char) -> bool {
+pub fn is_hangul(c: char) -> bool {
     matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
 }
 
@@ -420,7 +420,14 @@ pub struct Concept {
 }
 
 impl Concept {
-    fn met_by(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
+    /// Whether the concept's word itself (or a thesaurus equivalent) is among these terms, not
+    /// only half of its syllable pairs.
+    pub fn met_whole_in(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
+        self.words.iter().any(|w| passage_terms.contains(w))
+    }
+
+    /// Whether a passage with these terms (see `passage_terms`) meets the concept.
+    pub fn met_in(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
         self.words.iter().any(|w| passage_terms.contains(w))
             || (!self.bigrams.is_empty()
                 && 2 * self
@@ -475,14 +482,18 @@ impl Analyzer {
     }
 }
 
+/// The distinct terms of a passage, for `Concept::met_in`.
+pub fn passage_terms(analyzer: &Analyzer, passage: &str) -> std::collections::HashSet<String> {
+    analyzer.terms(passage).into_iter().collect()
+}
+
 /// Share of the question's concepts that `passage` meets (0 when the question has none).
 pub fn concept_coverage(analyzer: &Analyzer, concepts: &[Concept], passage: &str) -> f32 {
     if concepts.is_empty() {
         return 0.0;
     }
-    let passage_terms: std::collections::HashSet<String> =
-        analyzer.terms(passage).into_iter().collect();
-    let met = concepts.iter().filter(|c| c.met_by(&passage_terms)).count();
+    let passage_terms = passage_terms(analyzer, passage);
+    let met = concepts.iter().filter(|c| c.met_in(&passage_terms)).count();
     met as f32 / concepts.len() as f32
 }
 

@@ -603,3 +603,52 @@ async fn a_narrowed_upload_through_the_typed_test_client() {
     let outsider = ask(finance).await.to_string();
     assert!(!outsider.contains("sabbatical.md"), "{outsider}");
 }
+
+/// With generation off (`llm.backend = "none"`), the answer is the one to three sentences of the
+/// passages that state the asked fact, each with its citation; the citation's quote is that
+/// sentence, not the whole passage (the passage dialog shows the passage).
+#[tokio::test]
+async fn without_a_model_the_answer_is_the_sentences_that_state_the_fact() {
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &[
+            "en-18f-handbook/travel-and-leave/leave.md",
+            "ko-labor-law/labor-standards-act.md",
+        ],
+    );
+    for (question, fact, section) in [
+        (
+            "how many hours of annual leave do I get each pay period if I've worked here under 3 years?",
+            "4 hours per pay period",
+            "Annual leave",
+        ),
+        ("1년 동안 80% 넘게 출근하면 연차휴가가 며칠이에요?", "15일", "제60조"),
+    ] {
+        let (status, v) = app.ask(question).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["mode"], "extractive", "{question}: {v:#}");
+        let answer = v["answer"].as_str().unwrap();
+        assert!(answer.contains(fact), "{question}: {answer}");
+        let markers = answer.matches(" [").count();
+        assert!((1..=3).contains(&markers), "one to three sentences: {answer}");
+        let cites = v["citations"].as_array().unwrap();
+        assert!(
+            cites
+                .iter()
+                .any(|c| c["section"].as_str().unwrap().contains(section)),
+            "{question}: {v:#}"
+        );
+        for c in cites {
+            let quote = c["quote"].as_str().unwrap();
+            let opening: String = quote.chars().take(20).collect();
+            assert!(answer.contains(&opening), "the quote is in the answer: {quote}");
+            assert!(quote.chars().count() < 700, "a sentence, not a passage: {quote}");
+        }
+    }
+    // The refusal is the real decision model's (the fast tier's hashing embedder finds some
+    // cosine between any two texts that share trigrams).
+    if !common::fast_tier() {
+        let (_, v) = app.ask("What is the capital of France?").await;
+        assert_eq!(v["abstained"], true, "{v:#}");
+    }
+}

@@ -15,6 +15,7 @@ fn regula(data_dir: &std::path::Path) -> Command {
         .env_remove("QDRANT_API_KEY")
         .env("REGULA__MODELS__DIR", common::repo().join("models"))
         .env("REGULA__PROMPTS_DIR", common::repo().join("prompts"))
+        .env("REGULA__LLM__BACKEND", "local")
         .env("REGULA__LLM__N_CTX", "4096")
         .env("REGULA__LLM__PARALLEL", "1")
         .arg("--data-dir")

@@ -11,8 +11,52 @@ pub(super) async fn evaluate(
         EvalCommand::Qa { file } => {
             let cases = eval::read_qa(file)?;
             let app = App::build(settings, Parts::Full).await?;
-            let report = eval::run_qa(&app.rag, &cases).await?;
+            let report = eval::score_qa(eval::run_qa(&app.rag, &cases, "", true).await?);
             print_qa(file, &report, json_out)
+        }
+        EvalCommand::Collections {
+            manifest,
+            work,
+            retrieval_only,
+            lang,
+        } => {
+            let results =
+                over_collections(settings, manifest, work, !retrieval_only, lang.as_deref())
+                    .await?;
+            print_collections(&results, json_out)
+        }
+        EvalCommand::Feedback { out } => {
+            let store = Store::open(&settings.database_url()).await?;
+            let mut entries = Vec::new();
+            loop {
+                let page = store.feedback(None, 500, entries.len() as i64).await?;
+                let done = page.len() < 500;
+                entries.extend(page);
+                if done {
+                    break;
+                }
+            }
+            let cases = eval::feedback::cases(&entries);
+            let review = cases.iter().filter(|c| c.get("review").is_some()).count();
+            let lines: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+            std::fs::write(out, lines.join("\n") + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{} rated answers: {} questions settled, {review} to review, written to {}",
+                cases.len(),
+                cases.len() - review,
+                out.display()
+            );
+            Ok(())
+        }
+        EvalCommand::Fit {
+            manifest,
+            work,
+            out,
+        } => {
+            let context = settings.retrieval.context_passages;
+            let results = over_collections(settings, manifest, work, false, None).await?;
+            fit_and_report(&results, context, out.as_deref(), json_out)
         }
         EvalCommand::Beir { dir } => {
             let app = App::build(settings, Parts::Retrieval).await?;
@@ -54,12 +98,6 @@ pub(super) fn print_qa(
         "| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |",
         r.latency_p50_ms, r.latency_p95_ms
     );
-    for c in &r.calibration {
-        println!(
-            "calibration on {} questions: {} = {:.3} gives abstention precision {:.3}, recall {:.3}",
-            c.questions, c.setting, c.threshold, c.abstention_precision, c.abstention_recall
-        );
-    }
     let misses: Vec<&str> = r
         .cases
         .iter()
@@ -96,5 +134,191 @@ pub(super) fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result
             m.mode, m.ndcg_at_10, m.recall_at_100, m.mrr_at_10, m.search_p50_ms
         );
     }
+    Ok(())
+}
+
+/// Ask every collection's questions of its own deployment (data dir `work/<name>`, ingested
+/// when empty).
+async fn over_collections(
+    settings: Settings,
+    manifest: &Path,
+    work: &Path,
+    answer: bool,
+    lang: Option<&str>,
+) -> anyhow::Result<Vec<eval::CaseResult>> {
+    let collections = eval::collections::read_manifest(manifest)?;
+    let mut results = Vec::new();
+    for c in collections
+        .iter()
+        .filter(|c| lang.is_none_or(|l| l == c.lang))
+    {
+        let mut s = settings.clone();
+        s.data_dir = work.join(&c.name);
+        std::fs::create_dir_all(&s.data_dir)?;
+        let parts = if answer {
+            Parts::Full
+        } else {
+            Parts::Retrieval
+        };
+        let app = App::build(s, parts).await?;
+        if app.index.count()? == 0 {
+            eprintln!("{}: ingesting {:?}", c.name, c.documents);
+            let files = crate::ingest::Ingestor::collect_files(&c.documents)?;
+            for (path, source) in &files {
+                match app
+                    .ingestor
+                    .ingest_bytes(source, std::fs::read(path)?, vec![], None)
+                    .await
+                {
+                    // A licence file or a redirect stub is not a document of the collection.
+                    Ok(_) | Err(IngestError::Empty) | Err(IngestError::UnsupportedType(_)) => {}
+                    Err(e) => bail!("{}: {source}: {e}", c.name),
+                }
+            }
+            let index = app.index.clone();
+            tokio::task::spawn_blocking(move || {
+                index.optimize()?;
+                index.flush()
+            })
+            .await??;
+        }
+        let cases = c.cases()?;
+        eprintln!("{}: {} questions", c.name, cases.len());
+        results.extend(eval::run_qa(&app.rag, &cases, &c.name, answer).await?);
+    }
+    Ok(results)
+}
+
+fn print_collections(results: &[eval::CaseResult], json_out: bool) -> anyhow::Result<()> {
+    let mut names: Vec<&str> = results.iter().map(|c| c.collection.as_str()).collect();
+    names.dedup();
+    let mut reports = Vec::new();
+    for name in names {
+        let of: Vec<eval::CaseResult> = results
+            .iter()
+            .filter(|c| c.collection == name)
+            .cloned()
+            .collect();
+        reports.push((name.to_string(), eval::score_qa(of)));
+    }
+    if json_out {
+        let v: Vec<_> = reports
+            .iter()
+            .map(|(n, r)| json!({"collection": n, "report": r}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("| collection | questions | hit@5 | answered and cited | abstention P | abstention R | fact recall | p50 | p95 |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (n, r) in &reports {
+        println!(
+            "| {n} | {} ({} unanswerable) | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} ms | {:.0} ms |",
+            r.questions,
+            r.unanswerable,
+            r.hit_at_5,
+            r.citation_accuracy,
+            r.abstention_precision,
+            r.abstention_recall,
+            r.fact_recall,
+            r.latency_p50_ms,
+            r.latency_p95_ms
+        );
+    }
+    for (n, r) in &reports {
+        let misses: Vec<&str> = r
+            .cases
+            .iter()
+            .filter(|c| {
+                if c.answerable {
+                    c.abstained || !c.cited_expected
+                } else {
+                    !c.abstained
+                }
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        if !misses.is_empty() {
+            println!("{n} missed: {}", misses.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn fit_and_report(
+    results: &[eval::CaseResult],
+    context: usize,
+    out: Option<&Path>,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    use eval::fit;
+    let mut report = Vec::new();
+    for (lang, korean) in [("en", false), ("ko", true)] {
+        let of: Vec<&eval::CaseResult> = results.iter().filter(|c| c.korean == korean).collect();
+        if of.is_empty() {
+            continue;
+        }
+        report.push((
+            lang,
+            fit::as_decided(&of, context),
+            fit::leave_one_collection_out(&of, context, &fit::Recipe::shipped(korean)),
+        ));
+    }
+    let model = fit::fit_model(
+        results,
+        context,
+        &fit::Recipe::shipped(false),
+        &fit::Recipe::shipped(true),
+    );
+    if let Some(out) = out {
+        std::fs::write(out, serde_json::to_string_pretty(&model)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if json_out {
+        let v: Vec<_> = report
+            .iter()
+            .map(|(l, before, cv)| json!({"lang": l, "current": before, "cross_validated": cv}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"languages": v, "model": model}))?
+        );
+        return Ok(());
+    }
+    for (lang, before, cv) in &report {
+        println!("\n{lang}: current decision vs refit (leave one collection out)");
+        println!("| collection | questions | answered correctly | abstention P | abstention R | refit: answered correctly | abstention P | abstention R | threshold |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (b, c) in before.iter().zip(cv) {
+            println!(
+                "| {} | {} ({} unanswerable) | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} |",
+                b.collection,
+                b.questions,
+                b.unanswerable,
+                b.answered_correctly,
+                b.abstention_precision,
+                b.abstention_recall,
+                c.answered_correctly,
+                c.abstention_precision,
+                c.abstention_recall,
+                c.threshold.unwrap_or(0.0)
+            );
+        }
+        for (name, rows) in [("current", before), ("refit", cv)] {
+            let (am, alo, ahi) = fit::spread(rows, |r| r.answered_correctly);
+            let (pm, plo, phi) = fit::spread(rows, |r| r.abstention_precision);
+            let (rm, rlo, rhi) = fit::spread(rows, |r| r.abstention_recall);
+            println!(
+                "{name}: answered correctly {am:.3} [{alo:.3}–{ahi:.3}], abstention P {pm:.3} [{plo:.3}–{phi:.3}], R {rm:.3} [{rlo:.3}–{rhi:.3}]"
+            );
+        }
+    }
+    println!(
+        "\nfitted on all collections: en threshold {:.2}, ko threshold {:.2}{}",
+        model.en.threshold,
+        model.ko.threshold,
+        out.map(|p| format!(", written to {}", p.display()))
+            .unwrap_or_default()
+    );
     Ok(())
 }

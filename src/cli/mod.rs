@@ -250,6 +250,34 @@ pub enum EvalCommand {
     /// A BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/test.tsv): nDCG@10, recall@100, MRR@10
     /// per mode. Ingests the corpus into the data dir first (use a dedicated --data-dir).
     Beir { dir: PathBuf },
+    /// Every collection of a manifest (tests/eval/collections.json), each in its own data dir
+    /// under --work (ingested on first use): the answer metrics per collection.
+    Collections {
+        manifest: PathBuf,
+        #[arg(long)]
+        work: PathBuf,
+        /// Only retrieval and the decision (seconds instead of minutes): no answers written.
+        #[arg(long)]
+        retrieval_only: bool,
+        /// Only the collections of this language (en or ko).
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Turn the feedback users gave (thumbs up/down) into a QA set for `eval fit`: settled lines
+    /// are questions, the others are marked `review` for a person to complete.
+    Feedback {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fit the answer-or-abstain decision on a manifest's collections: leave-one-collection-out
+    /// figures per collection, then the model fitted on all of them, written to --out.
+    Fit {
+        manifest: PathBuf,
+        #[arg(long)]
+        work: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -1,6 +1,9 @@
 //! `regula eval qa` (answer quality on a JSON-lines question set) and `regula eval beir`
 //! (retrieval quality on a BEIR-format folder).
 
+pub mod collections;
+pub mod feedback;
+pub mod fit;
 pub mod metrics;
 
 use std::collections::HashMap;
@@ -10,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::SearchMode;
 use crate::ingest::{IngestError, Ingestor};
-use crate::rag::{AskRequest, Rag, RagError};
+use crate::rag::decision::Features;
+use crate::rag::{AnswerMode, AskRequest, Rag, RagError};
 use metrics::{dedup_keep_order, mrr_at_k, ndcg_at_k, percentile, recall_at_k};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,9 @@ pub struct QaCase {
     pub expected: Option<Expected>,
     #[serde(default)]
     pub facts: Vec<String>,
+    /// Set on lines `regula eval feedback` could not settle; such a line must be edited first.
+    #[serde(default)]
+    pub review: Option<String>,
 }
 
 pub fn read_qa(path: &Path) -> Result<Vec<QaCase>, EvalError> {
@@ -56,8 +63,19 @@ pub fn read_qa(path: &Path) -> Result<Vec<QaCase>, EvalError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let case: QaCase =
+        let value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| bad(path, format!("line {}: {e}", i + 1)))?;
+        if let Some(why) = value.get("review").and_then(|r| r.as_str()) {
+            return Err(bad(
+                path,
+                format!(
+                    "line {}: still marked for review ({why}); edit it and remove `review`",
+                    i + 1
+                ),
+            ));
+        }
+        let case: QaCase =
+            serde_json::from_value(value).map_err(|e| bad(path, format!("line {}: {e}", i + 1)))?;
         if case.answerable && case.expected.is_none() {
             return Err(bad(
                 path,
@@ -80,9 +98,19 @@ pub struct CaseResult {
     pub facts_total: usize,
     pub latency_ms: u64,
     pub korean: bool,
-    /// The gate's inputs for this question (for calibrating its thresholds).
-    pub dense: f32,
-    pub coverage: f32,
+    /// The document collection (one deployment) the question was asked of.
+    pub collection: String,
+    /// What the decision looked at (for fitting it: `regula eval fit`).
+    pub features: Features,
+    /// How the answer was made (`None` when only retrieval was run).
+    pub mode: Option<AnswerMode>,
+}
+
+impl CaseResult {
+    /// The label the decision is fitted to: the passages given to the answer hold it.
+    pub fn should_answer(&self, context_passages: usize) -> bool {
+        self.answerable && self.hit_rank.is_some_and(|r| r <= context_passages)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,57 +126,7 @@ pub struct QaReport {
     pub fact_recall: f64,
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
-    /// The gate threshold that best separates answerable from unanswerable questions on this set.
-    pub calibration: Vec<Calibration>,
     pub cases: Vec<CaseResult>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Calibration {
-    /// `retrieval.gate_min_coverage_korean` or `retrieval.gate_min_dense`.
-    pub setting: &'static str,
-    pub threshold: f32,
-    pub abstention_precision: f64,
-    pub abstention_recall: f64,
-    pub f1: f64,
-    pub questions: usize,
-}
-
-/// Sweep one gate input: abstain below `t`; keep the threshold with the best F1 of abstention
-/// (ties: the lower threshold, which answers more).
-fn calibrate(
-    setting: &'static str,
-    cases: &[&CaseResult],
-    signal: impl Fn(&CaseResult) -> f32,
-) -> Option<Calibration> {
-    let unanswerable = cases.iter().filter(|c| !c.answerable).count();
-    if cases.is_empty() || unanswerable == 0 || unanswerable == cases.len() {
-        return None;
-    }
-    let mut best: Option<Calibration> = None;
-    for step in 0..=40 {
-        let t = step as f32 * 0.025;
-        let abstained: Vec<&&CaseResult> = cases.iter().filter(|c| signal(c) < t).collect();
-        let correct = abstained.iter().filter(|c| !c.answerable).count();
-        let precision = ratio(correct, abstained.len());
-        let recall = ratio(correct, unanswerable);
-        let f1 = if precision + recall == 0.0 {
-            0.0
-        } else {
-            2.0 * precision * recall / (precision + recall)
-        };
-        if best.as_ref().is_none_or(|b| f1 > b.f1 + 1e-9) {
-            best = Some(Calibration {
-                setting,
-                threshold: t,
-                abstention_precision: precision,
-                abstention_recall: recall,
-                f1,
-                questions: cases.len(),
-            });
-        }
-    }
-    best
 }
 
 fn matches(expected: &Expected, source: &str, section: &str) -> bool {
@@ -167,10 +145,17 @@ fn ratio(num: usize, den: usize) -> f64 {
     }
 }
 
-/// Ask every question (retrieval and the full answer pipeline) and score the results.
-pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> {
+/// Ask every question of one collection: retrieval, the decision's features and, when `answer`
+/// is set, the full answer pipeline (without it, only whether the decision would answer).
+pub async fn run_qa(
+    rag: &Rag,
+    cases: &[QaCase],
+    collection: &str,
+    answer: bool,
+) -> Result<Vec<CaseResult>, EvalError> {
     let mut results = Vec::new();
     for case in cases {
+        let started = std::time::Instant::now();
         let hits = rag
             .retrieve(
                 &case.question,
@@ -179,52 +164,59 @@ pub async fn run_qa(rag: &Rag, cases: &[QaCase]) -> Result<QaReport, EvalError> 
                 SearchMode::Hybrid,
             )
             .await?;
-        let confidence = rag.confidence(&case.question, &hits);
-        let answer = rag
-            .ask(
-                AskRequest {
-                    question: case.question.clone(),
-                    groups: None,
-                    history: vec![],
-                },
-                None,
-            )
-            .await?;
-        let (hit_rank, cited_expected) = match &case.expected {
-            Some(e) => (
-                hits.iter()
-                    .take(5)
-                    .position(|h| matches(e, &h.payload.source, &h.payload.section))
-                    .map(|i| i + 1),
-                !answer.abstained
-                    && answer
-                        .citations
+        let features = rag.assess(&case.question, &hits);
+        let hit_rank = case.expected.as_ref().and_then(|e| {
+            hits.iter()
+                .take(5)
+                .position(|h| matches(e, &h.payload.source, &h.payload.section))
+                .map(|i| i + 1)
+        });
+        let (abstained, cited_expected, facts_found, latency_ms, mode) = if answer {
+            let a = rag
+                .ask(
+                    AskRequest {
+                        question: case.question.clone(),
+                        groups: None,
+                        history: vec![],
+                    },
+                    None,
+                )
+                .await?;
+            let cited = case.expected.as_ref().is_some_and(|e| {
+                !a.abstained
+                    && a.citations
                         .iter()
-                        .any(|c| matches(e, &c.source, &c.section)),
-            ),
-            None => (None, false),
+                        .any(|c| matches(e, &c.source, &c.section))
+            });
+            let lower = a.answer.to_lowercase();
+            let found = case
+                .facts
+                .iter()
+                .filter(|f| lower.contains(&f.to_lowercase()))
+                .count();
+            (a.abstained, cited, found, a.timings_ms.total, Some(a.mode))
+        } else {
+            let answers = rag.decides_to_answer(&case.question, &hits);
+            let cited = answers && hit_rank.is_some_and(|r| r <= rag.retrieval.context_passages);
+            let ms = started.elapsed().as_millis() as u64;
+            (!answers, cited, 0, ms, None)
         };
-        let lower = answer.answer.to_lowercase();
-        let facts_found = case
-            .facts
-            .iter()
-            .filter(|f| lower.contains(&f.to_lowercase()))
-            .count();
         results.push(CaseResult {
             id: case.id.clone(),
             answerable: case.answerable,
-            abstained: answer.abstained,
+            abstained,
             hit_rank,
             cited_expected,
             facts_found,
             facts_total: case.facts.len(),
-            latency_ms: answer.timings_ms.total,
+            latency_ms,
             korean: crate::lexical::is_korean(&case.question),
-            dense: confidence.dense,
-            coverage: confidence.coverage,
+            collection: collection.to_string(),
+            features,
+            mode,
         });
     }
-    Ok(score_qa(results))
+    Ok(results)
 }
 
 pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
@@ -242,17 +234,6 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
             .count()
     };
     let latencies: Vec<f64> = cases.iter().map(|c| c.latency_ms as f64).collect();
-    let korean: Vec<&CaseResult> = cases.iter().filter(|c| c.korean).collect();
-    let english: Vec<&CaseResult> = cases.iter().filter(|c| !c.korean).collect();
-    let calibration = [
-        calibrate("retrieval.gate_min_coverage_korean", &korean, |c| {
-            c.coverage
-        }),
-        calibrate("retrieval.gate_min_dense", &english, |c| c.dense),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
     QaReport {
         questions: cases.len(),
         answerable: answerable.len(),
@@ -271,7 +252,6 @@ pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
         ),
         latency_p50_ms: percentile(&latencies, 50.0),
         latency_p95_ms: percentile(&latencies, 95.0),
-        calibration,
         cases,
     }
 }
@@ -428,8 +408,9 @@ mod tests {
             facts_total: facts.1,
             latency_ms: ms,
             korean: false,
-            dense: if answerable { 0.6 } else { 0.3 },
-            coverage: 0.0,
+            collection: "c".into(),
+            features: Features::default(),
+            mode: None,
         }
     }
 
@@ -452,11 +433,6 @@ mod tests {
         assert_eq!(r.fact_recall, 0.5);
         assert_eq!(r.latency_p50_ms, 100.0);
         assert_eq!(r.latency_p95_ms, 300.0);
-        // Answerable cases have dense 0.6, unanswerable 0.3: a threshold in between separates them.
-        let c = &r.calibration[0];
-        assert_eq!(c.setting, "retrieval.gate_min_dense");
-        assert!(c.threshold > 0.3 && c.threshold <= 0.6, "{c:?}");
-        assert_eq!((c.abstention_precision, c.abstention_recall), (1.0, 1.0));
     }
 
     #[test]

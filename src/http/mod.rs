@@ -195,7 +195,10 @@ async fn index_count(app: &AppState) -> std::result::Result<usize, crate::index:
 
 async fn readyz(State(app): State<AppState>) -> Response {
     let chunks = index_count(&app).await;
-    let ready = app.generator.is_some() && chunks.is_ok();
+    // Without a model (`llm.backend = "none"`) answers are quoted sentences: ready all the same.
+    let generation =
+        app.generator.is_some() || app.settings.llm.backend == crate::config::LlmBackend::None;
+    let ready = generation && chunks.is_ok();
     let body = Json(json!({
         "ready": ready,
         "model": app.generator.as_ref().map(|g| g.name().to_string()),

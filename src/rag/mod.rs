@@ -1,13 +1,16 @@
-//! The answer pipeline: retrieve -> confidence gate -> generate (streamed) or quote -> verify
-//! citations -> answer, each stage a function returning a value (`Rag::ask`).
+//! The answer pipeline: retrieve -> decide (answer or abstain) -> generate (streamed) or quote the
+//! answering sentences -> verify citations -> answer, each stage a function returning a value
+//! (`Rag::ask`).
 
 pub mod citations;
+pub mod decision;
 pub mod diversify;
 pub mod followup;
 mod generate;
 pub mod injection;
 mod progress;
 pub mod prompt;
+pub mod sentences;
 
 use std::sync::Arc;
 
@@ -18,8 +21,9 @@ use crate::config::{LlmSettings, RetrievalSettings, Settings};
 use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
-use crate::lexical::{concept_coverage, coverage, Analyzer};
+use crate::lexical::{concept_coverage, Analyzer};
 use crate::llm::{GenOptions, Generator, LlmError};
+use decision::{DecisionModel, Features};
 use diversify::{addenda_last, diversify};
 use generate::{Generation, Written};
 use progress::{Clock, Progress};
@@ -160,6 +164,8 @@ pub struct Rag {
     pub multilingual_dense: bool,
     /// Re-orders the fused candidates when a cross-encoder is configured.
     pub reranker: Option<Arc<dyn Reranker>>,
+    /// Answer or abstain (the built-in model unless `retrieval.decision_model` names another).
+    pub decision: DecisionModel,
     analyzer: Analyzer,
 }
 
@@ -169,16 +175,7 @@ struct Retrieved {
     question: String,
     lang: Lang,
     hits: Vec<Hit>,
-    confidence: Confidence,
-}
-
-/// How sure retrieval is that the passages answer the question.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Confidence {
-    /// Best cosine similarity between the question and a retrieved passage.
-    pub dense: f32,
-    /// Best share of the question's terms found in one of the top three passages.
-    pub coverage: f32,
+    features: Features,
 }
 
 impl Rag {
@@ -199,6 +196,7 @@ impl Rag {
             max_question_bytes: settings.http.max_question_bytes,
             multilingual_dense: settings.embed.multilingual,
             reranker: None,
+            decision: DecisionModel::builtin(),
             analyzer: Analyzer::default(),
         }
     }
@@ -300,34 +298,61 @@ impl Rag {
             .collect())
     }
 
-    pub fn confidence(&self, question: &str, hits: &[Hit]) -> Confidence {
+    /// What the decision looks at for `question` and the passages retrieved for it.
+    pub fn assess(&self, question: &str, hits: &[Hit]) -> Features {
         let concepts = self.analyzer.concepts(question);
-        let top = hits.iter().take(3);
-        Confidence {
+        let passages = as_passages(hits);
+        let selection = sentences::select(
+            &self.analyzer,
+            question,
+            &passages,
+            self.retrieval.context_passages,
+        );
+        let closest = hits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.dense_similarity.total_cmp(&b.1.dense_similarity))
+            .map(|(i, _)| i);
+        let first = hits.first().map_or(0.0, |h| h.score);
+        let fifth = hits.get(4).or(hits.last()).map_or(0.0, |h| h.score);
+        Features {
             dense: hits.iter().map(|h| h.dense_similarity).fold(0.0, f32::max),
-            coverage: top
+            concept_coverage: hits
+                .iter()
+                .take(3)
                 .map(|h| {
-                    concept_coverage(
-                        &self.analyzer,
-                        &concepts,
-                        &format!("{}\n{}", h.payload.section, h.payload.text),
-                    )
+                    let text = format!("{}\n{}", h.payload.section, h.payload.text);
+                    concept_coverage(&self.analyzer, &concepts, &text)
                 })
                 .fold(0.0, f32::max),
+            rare_coverage: selection.rare_coverage,
+            sentence: selection.best,
+            margin: if first > 0.0 {
+                (first - fifth) / first
+            } else {
+                0.0
+            },
+            agreement: if closest == Some(0) && first > 0.0 {
+                1.0
+            } else {
+                0.0
+            },
+            whole_word_coverage: selection.whole_word_coverage,
+            top_score: first / self.analyzer.query_vector(question).indices.len().max(1) as f32,
+            length: selection.concepts as f32 / 10.0,
         }
     }
 
-    /// The confidence gate: does anything retrieved support the question?
-    fn supported(&self, lang: Lang, c: Confidence) -> bool {
-        let r = &self.retrieval;
-        match lang {
-            // The default embedding model is English-only: for Korean only the terms count.
-            Lang::Ko => c.coverage >= r.gate_min_coverage_korean,
-            Lang::En => c.dense >= r.gate_min_dense,
-        }
+    /// Whether the decision answers `question` from `hits` (what `ask` decides, for evaluation).
+    pub fn decides_to_answer(&self, question: &str, hits: &[Hit]) -> bool {
+        !hits.is_empty()
+            && self
+                .decision
+                .for_lang(Lang::of(question))
+                .answers(&self.assess(question, hits))
     }
 
-    /// Answer a question: retrieve → gate → generate (or quote) → verify → answer. Each stage
+    /// Answer a question: retrieve → decide → generate (or quote) → verify → answer. Each stage
     /// returns a value; `Progress` alone turns them into events, so every exit streams them in
     /// the same order (`Passages`, `Token`s, `Citations`).
     pub async fn ask(
@@ -339,15 +364,19 @@ impl Rag {
         let mut progress = Progress::new(events);
         let retrieved = self.retrieve_for(&request).await?;
         let clock = clock.retrieved();
-        let answer =
-            if retrieved.hits.is_empty() || !self.supported(retrieved.lang, retrieved.confidence) {
-                self.abstain(retrieved.lang, &retrieved.hits, clock.timings(None, 0))
-            } else {
-                let passages = self.context(&retrieved.hits);
-                progress.passages(&passages).await;
-                self.compose(&retrieved, &passages, &mut progress, &clock)
-                    .await?
-            };
+        let supported = !retrieved.hits.is_empty()
+            && self
+                .decision
+                .for_lang(retrieved.lang)
+                .answers(&retrieved.features);
+        let answer = if !supported {
+            self.abstain(retrieved.lang, &retrieved.hits, clock.timings(None, 0))
+        } else {
+            let passages = self.context(&retrieved.hits);
+            progress.passages(&passages).await;
+            self.compose(&retrieved, &passages, &mut progress, &clock)
+                .await?
+        };
         progress.finish(&answer).await;
         Ok(answer)
     }
@@ -369,13 +398,13 @@ impl Rag {
                 SearchMode::Hybrid,
             )
             .await?;
-        let confidence = self.confidence(&question, &hits);
-        tracing::debug!(?confidence, hits = hits.len(), "retrieved");
+        let features = self.assess(&question, &hits);
+        tracing::debug!(?features, hits = hits.len(), "retrieved");
         Ok(Retrieved {
             question,
             lang,
             hits,
-            confidence,
+            features,
         })
     }
 
@@ -404,7 +433,7 @@ impl Rag {
         }
     }
 
-    /// Stages 3–5 for a question the gate let through: generate and verify, or quote.
+    /// Stages 3–5 for a question the decision answers: generate and verify, or quote.
     async fn compose(
         &self,
         retrieved: &Retrieved,
@@ -533,45 +562,42 @@ impl Rag {
         }
     }
 
-    /// Quote the passages that match the question best, verbatim, with their citations.
+    /// The sentences of the passages that answer the question, verbatim, each with its
+    /// citation (the passage dialog shows the whole passage). When no sentence meets the
+    /// question's terms, the best passage's opening sentences stand in.
     fn extractive(&self, lang: Lang, question: &str, passages: &[Hit], timings: Timings) -> Answer {
-        let terms = self.analyzer.term_set(question);
-        let scored: Vec<(usize, f32)> = passages
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                (
-                    i,
-                    coverage(
-                        &self.analyzer,
-                        &terms,
-                        &format!("{}\n{}", h.payload.section, h.payload.text),
-                    ),
-                )
-            })
-            .collect();
-        let top = scored.first().map_or(0.0, |s| s.1);
-        // The best-ranked passage always; a second one only if it matches nearly as well.
-        let chosen: Vec<usize> = scored
-            .iter()
-            .enumerate()
-            .filter(|(rank, (_, c))| *rank == 0 || (*c >= top * 0.8 && *c > 0.0))
-            .map(|(_, (i, _))| *i)
-            .take(2)
-            .collect();
-        let mut text = self.prompts.extractive(lang).to_string();
-        let mut cites = Vec::new();
-        for i in chosen {
-            let hit = &passages[i];
-            let quote = hit.payload.text.clone();
-            text.push_str(&format!(
-                "\n\n{}\n“{}” [{}]",
-                hit.payload.section,
-                quote,
-                i + 1
-            ));
-            cites.push(self.citation(i + 1, hit, quote));
+        let mut chosen = sentences::select(
+            &self.analyzer,
+            question,
+            &as_passages(passages),
+            passages.len(),
+        )
+        .chosen;
+        if let (true, Some(first)) = (chosen.is_empty(), passages.first()) {
+            chosen = sentences::units(&first.payload.text)
+                .into_iter()
+                .take(2)
+                .map(|text| sentences::Chosen {
+                    passage: 0,
+                    text,
+                    score: 0.0,
+                })
+                .collect();
         }
+        let mut text = self.prompts.extractive(lang).to_string();
+        let mut cites: Vec<Citation> = Vec::new();
+        for c in &chosen {
+            let n = c.passage + 1;
+            text.push_str(&format!("\n\n{} [{n}]", c.text));
+            match cites.iter_mut().find(|k| k.n == n) {
+                Some(k) => {
+                    k.quote.push(' ');
+                    k.quote.push_str(&c.text);
+                }
+                None => cites.push(self.citation(n, &passages[c.passage], c.text.clone())),
+            }
+        }
+        cites.sort_by_key(|c| c.n);
         Answer {
             answer: text,
             abstained: false,
@@ -583,6 +609,15 @@ impl Rag {
             timings_ms: timings,
         }
     }
+}
+
+fn as_passages(hits: &[Hit]) -> Vec<sentences::Passage<'_>> {
+    hits.iter()
+        .map(|h| sentences::Passage {
+            section: &h.payload.section,
+            text: &h.payload.text,
+        })
+        .collect()
 }
 
 /// The model's own "the documents do not cover this" (the phrase the prompts ask for).

@@ -73,6 +73,10 @@ pub struct FeedbackEntry {
     /// The question the rated answer replied to.
     pub question: Option<String>,
     pub answer: String,
+    /// The answer as recorded (JSON of `rag::Answer`: citations, abstained), for turning
+    /// feedback into evaluation questions; not part of the API.
+    #[serde(skip)]
+    pub recorded: Option<String>,
 }
 
 impl Store {
@@ -199,7 +203,7 @@ impl Store {
                (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id \
                   AND u.role = 'user' AND u.created_at <= m.created_at \
                   ORDER BY u.created_at DESC LIMIT 1) AS question, \
-               m.content AS answer \
+               m.content AS answer, m.answer AS recorded \
              FROM feedback f JOIN messages m ON m.id = f.message_id \
              WHERE ($1 IS NULL OR f.rating = $1) ORDER BY f.created_at DESC LIMIT $2 OFFSET $3",
         )
@@ -224,6 +228,7 @@ impl Store {
                     conversation_id: r.try_get("conversation_id")?,
                     question: r.try_get("question")?,
                     answer: r.try_get("answer")?,
+                    recorded: r.try_get("recorded")?,
                 })
             })
             .collect()

@@ -11,9 +11,32 @@ use regula::llm::{ChatMessage, GenEvent, GenOptions, GenStats, GenStream, Genera
 
 const DIM: usize = 256;
 
-/// `retrieval.gate_min_dense` for this embedder: a question sharing a content word with a
-/// passage clears it; one sharing none does not.
+/// The cosine from which the decision answers with this embedder: a question sharing a content
+/// word with a passage reaches it; one sharing none does not.
 pub const GATE_MIN_DENSE: f32 = 0.12;
+
+/// A decision model for this embedder (`retrieval.decision_model`): English answers from
+/// `GATE_MIN_DENSE` on; Korean (which the double reads no better than the real English-only
+/// model) from more than half the question's concepts met, as the built-in model's floor.
+pub fn decision_model() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "regula-doubles-decision-{}.json",
+        std::process::id()
+    ));
+    // Answer from `from` on: probability 1/2 exactly there, steep on either side.
+    let threshold_on = |feature: &str, from: f32| {
+        serde_json::json!({
+            "features": [feature], "mean": [0.0], "scale": [1.0],
+            "weights": [40.0], "bias": -40.0 * from, "threshold": 0.5
+        })
+    };
+    let model = serde_json::json!({
+        "en": threshold_on("dense", GATE_MIN_DENSE),
+        "ko": threshold_on("concept_coverage", 0.51),
+    });
+    std::fs::write(&path, model.to_string()).expect("the doubles' decision model is written");
+    path
+}
 
 /// Words too common to tell texts apart (the doubles ignore them, as the real models learn to).
 const STOP: &[&str] = &[

@@ -31,6 +31,9 @@ pub fn test_settings(data_dir: &Path) -> Settings {
     s.models.dir = repo().join("models");
     s.prompts_dir = repo().join("prompts");
     s.http.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    // The tests exercise generation (streaming, verification, the queue): the CPU default is
+    // none; tests of the default set it back.
+    s.llm.backend = regula::config::LlmBackend::Local;
     s.llm.n_ctx = 8192;
     s.llm.parallel = 4;
     s.llm.max_tokens = 96;
@@ -116,14 +119,17 @@ pub fn fast_tier() -> bool {
 /// The real app on the real models, or on the doubles in the fast tier.
 pub async fn build_app(mut settings: Settings) -> Arc<App> {
     if fast_tier() {
-        // The answer gate's cosine is calibrated per embedding model; the hashing double's
-        // cosines for a question and its passage are lower than a sentence encoder's.
-        settings.retrieval.gate_min_dense = doubles::GATE_MIN_DENSE;
+        // The answer decision is fitted per embedding model; the hashing double's cosines for
+        // a question and its passage are lower than a sentence encoder's.
+        settings.retrieval.decision_model = Some(doubles::decision_model());
+        // `llm.backend = "none"` means no model, doubles or not.
+        let generator = (settings.llm.backend != regula::config::LlmBackend::None)
+            .then(|| Arc::new(doubles::QuotingGenerator) as Arc<dyn regula::llm::Generator>);
         App::build_with(
             settings,
             Models {
                 embedder: Arc::new(doubles::HashingEmbedder),
-                generator: Some(Arc::new(doubles::QuotingGenerator)),
+                generator,
                 reranker: None,
             },
         )

@@ -1,0 +1,449 @@
+//! Sentence-level answers: the sentences (Korean statutes: 항 and 호) of the retrieved passages
+//! that answer the question, chosen by how much of the question's rarer content they meet and
+//! whether they hold the kind of fact asked for (a number, a duration, a date).
+
+use std::collections::HashSet;
+
+use crate::lexical::{passage_terms, Analyzer, Concept};
+
+/// One answering unit of a passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    /// Index of the passage (in the list the units were taken from).
+    pub passage: usize,
+    pub text: String,
+    pub score: f32,
+}
+
+/// What the sentences of the retrieved passages say about the question.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// One to three units, in passage order, the best first within a passage.
+    pub chosen: Vec<Chosen>,
+    /// The best unit's score (0 when nothing matched): a decision feature.
+    pub best: f32,
+    /// Share of the question's concept weight (rarer concepts weigh more) met by the best of
+    /// the top three passages.
+    pub rare_coverage: f32,
+    /// The same, counting only concepts met by a whole word.
+    pub whole_word_coverage: f32,
+    /// How many concepts the question has.
+    pub concepts: usize,
+}
+
+const MAX_UNITS: usize = 3;
+const MAX_CHARS: usize = 700;
+
+/// Split a passage into answering units: sentences of prose, list items, statute paragraphs
+/// (①) and items (1., 가.), a lead that announces items ("다음 각 호", a trailing colon) joined
+/// with the items it announces.
+pub fn units(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut lead_open = false;
+    let mut items_joined = 0;
+    for raw in text.lines() {
+        let line = clean_line(raw);
+        if line.chars().count() < 3 {
+            continue;
+        }
+        let item = is_item(&line);
+        if item && lead_open && items_joined < 8 {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(&line);
+                items_joined += 1;
+                continue;
+            }
+        }
+        lead_open = false;
+        items_joined = 0;
+        for sentence in split_sentences(&line) {
+            out.push(sentence);
+        }
+        if let Some(last) = out.last() {
+            lead_open = announces_items(last);
+        }
+    }
+    out
+}
+
+fn clean_line(raw: &str) -> String {
+    let mut s = raw.trim().to_string();
+    // Markdown that carries no words: emphasis around statute paragraph marks, list bullets,
+    // escaped item numbers ("1\\."), heading hashes.
+    for (from, to) in [("**", ""), ("\\.", "."), ("__", "")] {
+        s = s.replace(from, to);
+    }
+    let s = s.trim_start_matches(['#', '-', '*', '>', ' ']);
+    without_amendment_notes(s).trim().to_string()
+}
+
+/// Korean statutes mark amendments inline ("<개정 2012.2.1>", "<신설 2018.7.2>"): history, not
+/// the rule, so they are left out of the answer.
+fn without_amendment_notes(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('<') {
+        let tail = &rest[start + 1..];
+        let note = ["개정", "신설", "전문개정", "본조신설", "제목개정", "종전"]
+            .iter()
+            .any(|w| tail.starts_with(w));
+        match (note, tail.find('>')) {
+            (true, Some(end)) => {
+                out.push_str(&rest[..start]);
+                rest = &tail[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_item(line: &str) -> bool {
+    let mut chars = line.chars();
+    let first = chars.next();
+    match first {
+        Some(c) if c.is_ascii_digit() => {
+            let rest: String = line.chars().skip_while(|c| c.is_ascii_digit()).collect();
+            rest.starts_with(". ") || rest.starts_with(") ")
+        }
+        Some(c) if ('가'..='하').contains(&c) => {
+            let rest: String = chars.collect();
+            rest.starts_with(". ")
+        }
+        _ => false,
+    }
+}
+
+fn announces_items(unit: &str) -> bool {
+    let t = unit.trim_end();
+    t.ends_with(':') || t.contains("다음 각 호") || t.contains("다음 각 목")
+}
+
+/// Sentence ends: ". ", "? ", "! " followed by a capital, a digit or Hangul; "다. " in Korean.
+fn split_sentences(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + 2 < chars.len() {
+        let end = matches!(chars[i], '.' | '?' | '!')
+            && chars[i + 1] == ' '
+            && (chars[i + 2].is_uppercase()
+                || chars[i + 2].is_ascii_digit()
+                || crate::lexical::is_hangul(chars[i + 2])
+                || chars[i + 2] == '*');
+        // "e.g. Foo", "U.S. Bar", "No. 5": short tokens before the dot are abbreviations.
+        let abbreviation = end && chars[i] == '.' && {
+            let word: String = chars[start..i]
+                .iter()
+                .rev()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            word.chars().count() <= 2 || word.contains('.')
+        };
+        if end && !abbreviation {
+            let s: String = chars[start..=i].iter().collect();
+            if s.trim().chars().count() >= 3 {
+                out.push(s.trim().to_string());
+            }
+            start = i + 2;
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    let rest: String = chars[start..].iter().collect();
+    if rest.trim().chars().count() >= 3 {
+        out.push(rest.trim().to_string());
+    }
+    out
+}
+
+/// The kind of fact a question asks for, as far as its words tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// How many, how much, how long, when, until when, what age, what percentage.
+    Quantity,
+    Other,
+}
+
+pub fn asked(question: &str) -> Asked {
+    let q = question.to_lowercase();
+    const EN: [&str; 16] = [
+        "how many",
+        "how much",
+        "how long",
+        "how far",
+        "how often",
+        "how soon",
+        "what day",
+        "what date",
+        "what age",
+        "which months",
+        "when ",
+        "deadline",
+        "maximum",
+        "max ",
+        "limit",
+        "percent",
+    ];
+    const KO: [&str; 10] = [
+        "며칠", "몇", "얼마", "언제", "기한", "까지", "최대", "최소", "몇 살", "이내",
+    ];
+    if EN.iter().any(|w| q.contains(w)) || KO.iter().any(|w| q.contains(w)) {
+        Asked::Quantity
+    } else {
+        Asked::Other
+    }
+}
+
+/// Whether a unit states a quantity: a digit, or a Korean fraction/number word.
+fn states_quantity(unit: &str) -> bool {
+    unit.chars().any(|c| c.is_ascii_digit())
+        || ["분의", "절반", "twice", "half", "one ", "two ", "three "]
+            .iter()
+            .any(|w| unit.contains(w))
+}
+
+/// A retrieved passage as the selection reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Passage<'a> {
+    /// The section path: it often names the topic the question uses, so its terms count for
+    /// every unit of the passage, but it is never chosen itself.
+    pub section: &'a str,
+    pub text: &'a str,
+}
+
+/// Choose the units of the first `answer_from` of `passages` (best-ranked first) that answer
+/// `question`; all of `passages` tell how rare each of the question's concepts is.
+pub fn select(
+    analyzer: &Analyzer,
+    question: &str,
+    passages: &[Passage],
+    answer_from: usize,
+) -> Selection {
+    let concepts = analyzer.concepts(question);
+    if concepts.is_empty() || passages.is_empty() {
+        return Selection::default();
+    }
+    let section_sets: Vec<HashSet<String>> = passages
+        .iter()
+        .map(|p| passage_terms(analyzer, p.section))
+        .collect();
+    let passage_sets: Vec<HashSet<String>> = passages
+        .iter()
+        .zip(&section_sets)
+        .map(|(p, section)| {
+            let mut terms = passage_terms(analyzer, p.text);
+            terms.extend(section.iter().cloned());
+            terms
+        })
+        .collect();
+    let weights = concept_weights(&concepts, &passage_sets);
+    let total: f32 = weights.iter().sum();
+    let covered = |terms: &HashSet<String>| -> f32 {
+        concepts
+            .iter()
+            .zip(&weights)
+            .filter(|(c, _)| c.met_in(terms))
+            .map(|(_, w)| *w)
+            .sum::<f32>()
+            / total.max(f32::EPSILON)
+    };
+    let rare_coverage = passage_sets.iter().take(3).map(covered).fold(0.0, f32::max);
+    let whole_word_coverage = passage_sets
+        .iter()
+        .take(3)
+        .map(|terms| {
+            concepts
+                .iter()
+                .zip(&weights)
+                .filter(|(c, _)| c.met_whole_in(terms))
+                .map(|(_, w)| *w)
+                .sum::<f32>()
+                / total.max(f32::EPSILON)
+        })
+        .fold(0.0, f32::max);
+
+    let wants_quantity = asked(question) == Asked::Quantity;
+    let mut scored: Vec<Chosen> = Vec::new();
+    for (p, passage) in passages.iter().enumerate().take(answer_from) {
+        for unit in units(passage.text) {
+            let mut terms = passage_terms(analyzer, &unit);
+            terms.extend(section_sets[p].iter().cloned());
+            let mut score = covered(&terms);
+            if score == 0.0 {
+                continue;
+            }
+            if wants_quantity && states_quantity(&unit) {
+                score += 0.15;
+            }
+            let len = unit.chars().count();
+            if len < 25 {
+                score *= 0.7;
+            } else if len > 450 {
+                score *= 0.85;
+            }
+            // Retrieval ranked the passages with more evidence than one sentence holds: a
+            // sentence of a lower-ranked passage must meet clearly more of the question to win.
+            score *= 1.0 - 0.1 * p as f32;
+            scored.push(Chosen {
+                passage: p,
+                text: unit,
+                score,
+            });
+        }
+    }
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let best = scored.first().map_or(0.0, |c| c.score);
+    let mut chosen: Vec<Chosen> = Vec::new();
+    let mut chars = 0;
+    for c in scored {
+        if chosen.len() == MAX_UNITS || c.score < best * 0.8 {
+            break;
+        }
+        let len = c.text.chars().count();
+        if !chosen.is_empty() && chars + len > MAX_CHARS {
+            continue;
+        }
+        if chosen
+            .iter()
+            .any(|k| k.text.contains(&c.text) || c.text.contains(&k.text))
+        {
+            continue;
+        }
+        chars += len;
+        chosen.push(c);
+    }
+    // Read in the documents' order: by passage rank, then by position within the passage.
+    chosen.sort_by_key(|c| {
+        (
+            c.passage,
+            passages[c.passage]
+                .text
+                .find(first_words(&c.text))
+                .unwrap_or(0),
+        )
+    });
+    Selection {
+        chosen,
+        best,
+        rare_coverage,
+        whole_word_coverage,
+        concepts: concepts.len(),
+    }
+}
+
+fn first_words(unit: &str) -> &str {
+    let end = unit.char_indices().nth(12).map_or(unit.len(), |(i, _)| i);
+    &unit[..end]
+}
+
+/// Rarer concepts weigh more: a concept met by every retrieved passage tells little about which
+/// sentence answers (ln of the inverse share of passages meeting it, like IDF over the hits).
+fn concept_weights(concepts: &[Concept], passages: &[HashSet<String>]) -> Vec<f32> {
+    let n = passages.len() as f32;
+    concepts
+        .iter()
+        .map(|c| {
+            let df = passages.iter().filter(|p| c.met_in(p)).count() as f32;
+            (1.0 + (n + 1.0) / (df + 1.0)).ln()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statute_paragraphs_and_their_items_are_units() {
+        let text = "##### 제18조 (병가)\n**①** 행정기관의 장은 다음 각 호의 어느 하나에 해당할 경우에는 연 60일의 범위에서 병가를 승인할 수 있다.\n  1\\. 질병 또는 부상으로 인하여 직무를 수행할 수 없을 때\n  2\\. 감염병에 걸렸을 때\n**②** 병가 일수가 연간 6일을 초과하는 경우에는 의사의 진단서를 첨부하여야 한다.";
+        let u = units(text);
+        assert_eq!(u.len(), 3, "{u:#?}");
+        assert!(u[1].starts_with("① 행정기관의 장은"));
+        assert!(u[1].contains("1. 질병") && u[1].contains("2. 감염병"));
+        assert!(u[2].starts_with("② 병가 일수"));
+    }
+
+    #[test]
+    fn amendment_notes_are_left_out() {
+        assert_eq!(
+            units(
+                "**①** 사용자는 15일의 유급휴가를 주어야 한다. <개정 2012.2.1>\nA <b> tag stays."
+            ),
+            vec![
+                "① 사용자는 15일의 유급휴가를 주어야 한다.",
+                "A <b> tag stays."
+            ]
+        );
+    }
+
+    #[test]
+    fn prose_splits_into_sentences_but_not_at_abbreviations() {
+        let u = units("- You get 10 days. See e.g. the table. Ask HR? Yes.\n- Second item here");
+        assert_eq!(
+            u,
+            vec![
+                "You get 10 days.",
+                "See e.g. the table.",
+                "Ask HR?",
+                "Yes.",
+                "Second item here"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_sentence_with_the_asked_quantity_is_chosen() {
+        let a = Analyzer::default();
+        let passage = Passage {
+            section: "Leave > Annual leave",
+            text: "Employees accrue it from their first pay period. Full-time employees earn 4 hours each pay period. Requests go to your supervisor.",
+        };
+        let other = Passage {
+            section: "Leave > Sick leave",
+            text: "Sick leave is earned at 4 hours per pay period for everyone.",
+        };
+        let s = select(
+            &a,
+            "how much annual leave do I earn each pay period?",
+            &[passage, other],
+            2,
+        );
+        assert!(
+            s.chosen[0].text.contains("earn 4 hours each pay period"),
+            "{s:#?}"
+        );
+        assert!(s.chosen.iter().all(|c| !c.text.contains("supervisor")));
+        assert!(s.best > 0.5 && s.rare_coverage > 0.5, "{s:#?}");
+    }
+
+    #[test]
+    fn a_question_the_passages_do_not_touch_scores_nothing() {
+        let a = Analyzer::default();
+        let s = select(
+            &a,
+            "parking garage fee?",
+            &[Passage {
+                section: "Leave",
+                text: "Employees earn annual leave.",
+            }],
+            1,
+        );
+        assert!(s.chosen.is_empty());
+        assert_eq!(s.best, 0.0);
+    }
+
+    #[test]
+    fn quantity_questions_are_recognised_in_both_languages() {
+        assert_eq!(asked("How many weeks of leave?"), Asked::Quantity);
+        assert_eq!(asked("병가는 며칠까지 쓸 수 있어요?"), Asked::Quantity);
+        assert_eq!(asked("who triages the reports?"), Asked::Other);
+    }
+}
