@@ -57,8 +57,12 @@ pub fn units(text: &str) -> Vec<String> {
         }
         lead_open = false;
         items_joined = 0;
-        for sentence in split_sentences(&line) {
-            out.push(sentence);
+        // A Korean statute's paragraph (항) is the unit a citation names and its sentences lean
+        // on each other ("이 경우 …"): kept whole. Prose is split into sentences.
+        if crate::lexical::is_korean(&line) {
+            out.push(line);
+        } else {
+            out.extend(split_sentences(&line));
         }
         if let Some(last) = out.last() {
             lead_open = announces_items(last);
@@ -124,6 +128,11 @@ fn announces_items(unit: &str) -> bool {
     t.ends_with(':') || t.contains("다음 각 호") || t.contains("다음 각 목")
 }
 
+/// Words that end with a dot without ending a sentence.
+const ABBREVIATIONS: [&str; 14] = [
+    "mr", "ms", "mrs", "dr", "no", "vs", "st", "jr", "sr", "inc", "co", "etc", "approx", "dept",
+];
+
 /// Sentence ends: ". ", "? ", "! " followed by a capital, a digit or Hangul; "다. " in Korean.
 fn split_sentences(line: &str) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
@@ -144,7 +153,10 @@ fn split_sentences(line: &str) -> Vec<String> {
                 .rev()
                 .take_while(|c| !c.is_whitespace())
                 .collect();
-            word.chars().count() <= 2 || word.contains('.')
+            let word = word.chars().rev().collect::<String>().to_lowercase();
+            word.chars().count() == 1
+                || word.contains('.')
+                || ABBREVIATIONS.contains(&word.as_str())
         };
         if end && !abbreviation {
             let s: String = chars[start..=i].iter().collect();
@@ -372,6 +384,15 @@ mod tests {
     }
 
     #[test]
+    fn a_korean_paragraph_stays_whole() {
+        let u = units("**①** 병가를 승인할 수 있다. 이 경우 누계 8시간을 병가 1일로 계산한다.");
+        assert_eq!(
+            u,
+            vec!["① 병가를 승인할 수 있다. 이 경우 누계 8시간을 병가 1일로 계산한다."]
+        );
+    }
+
+    #[test]
     fn amendment_notes_are_left_out() {
         assert_eq!(
             units(
@@ -386,7 +407,9 @@ mod tests {
 
     #[test]
     fn prose_splits_into_sentences_but_not_at_abbreviations() {
-        let u = units("- You get 10 days. See e.g. the table. Ask HR? Yes.\n- Second item here");
+        let u = units(
+            "- You get 10 days. See e.g. the table. Ask HR? Yes. We need it. It is Dr. Kim's call.\n- Second item here",
+        );
         assert_eq!(
             u,
             vec![
@@ -394,6 +417,8 @@ mod tests {
                 "See e.g. the table.",
                 "Ask HR?",
                 "Yes.",
+                "We need it.",
+                "It is Dr. Kim's call.",
                 "Second item here"
             ]
         );
