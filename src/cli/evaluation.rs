@@ -138,7 +138,7 @@ pub(super) fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result
 }
 
 /// Ask every collection's questions of its own deployment (data dir `work/<name>`, ingested
-/// when empty).
+/// on first use).
 async fn over_collections(
     settings: Settings,
     manifest: &Path,
@@ -160,8 +160,11 @@ async fn over_collections(
         } else {
             Parts::Retrieval
         };
+        // Written only after a complete ingest: an interrupted one is completed next time
+        // (documents already indexed with the same content are skipped).
+        let marker = s.data_dir.join(".eval-ingested");
         let app = App::build(s, parts).await?;
-        if app.index.count()? == 0 {
+        if !marker.exists() {
             eprintln!("{}: ingesting {:?}", c.name, c.documents);
             let files = crate::ingest::Ingestor::collect_files(&c.documents)?;
             for (path, source) in &files {
@@ -181,6 +184,7 @@ async fn over_collections(
                 index.flush()
             })
             .await??;
+            std::fs::write(&marker, format!("{:?}\n", c.documents))?;
         }
         let cases = c.cases()?;
         eprintln!("{}: {} questions", c.name, cases.len());
