@@ -216,10 +216,15 @@ pub fn asked(question: &str) -> Asked {
 
 /// Whether a unit states a quantity: a digit, or a Korean fraction/number word.
 fn states_quantity(unit: &str) -> bool {
+    const WORDS: [&str; 8] = [
+        "once", "twice", "half", "one", "two", "three", "four", "five",
+    ];
     unit.chars().any(|c| c.is_ascii_digit())
-        || ["분의", "절반", "twice", "half", "one ", "two ", "three "]
-            .iter()
-            .any(|w| unit.contains(w))
+        || unit.contains("분의")
+        || unit.contains("절반")
+        || unit
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| WORDS.contains(&w.to_lowercase().as_str()))
 }
 
 /// A retrieved passage as the selection reads it.
@@ -463,6 +468,13 @@ mod tests {
         );
         assert!(s.chosen.is_empty());
         assert_eq!(s.best, 0.0);
+    }
+
+    #[test]
+    fn quantities_are_whole_words() {
+        assert!(states_quantity("You can claim it twice a year."));
+        assert!(states_quantity("연가보상비의 2분의 1"));
+        assert!(!states_quantity("Someone from People Ops will help."));
     }
 
     #[test]
