@@ -489,11 +489,18 @@ pub fn passage_terms(analyzer: &Analyzer, passage: &str) -> std::collections::Ha
 
 /// Share of the question's concepts that `passage` meets (0 when the question has none).
 pub fn concept_coverage(analyzer: &Analyzer, concepts: &[Concept], passage: &str) -> f32 {
+    concept_share(concepts, &passage_terms(analyzer, passage))
+}
+
+/// `concept_coverage` for a passage whose terms are already known (see `passage_terms`).
+pub fn concept_share(
+    concepts: &[Concept],
+    passage_terms: &std::collections::HashSet<String>,
+) -> f32 {
     if concepts.is_empty() {
         return 0.0;
     }
-    let passage_terms = passage_terms(analyzer, passage);
-    let met = concepts.iter().filter(|c| c.met_in(&passage_terms)).count();
+    let met = concepts.iter().filter(|c| c.met_in(passage_terms)).count();
     met as f32 / concepts.len() as f32
 }
 

@@ -98,18 +98,7 @@ pub(super) fn print_qa(
         "| latency p50 | {:.0} ms |\n| latency p95 | {:.0} ms |",
         r.latency_p50_ms, r.latency_p95_ms
     );
-    let misses: Vec<&str> = r
-        .cases
-        .iter()
-        .filter(|c| {
-            if c.answerable {
-                c.abstained || !c.cited_expected
-            } else {
-                !c.abstained
-            }
-        })
-        .map(|c| c.id.as_str())
-        .collect();
+    let misses = r.missed();
     if !misses.is_empty() {
         println!("\nmissed: {}", misses.join(", "));
     }
@@ -230,18 +219,7 @@ fn print_collections(results: &[eval::CaseResult], json_out: bool) -> anyhow::Re
         );
     }
     for (n, r) in &reports {
-        let misses: Vec<&str> = r
-            .cases
-            .iter()
-            .filter(|c| {
-                if c.answerable {
-                    c.abstained || !c.cited_expected
-                } else {
-                    !c.abstained
-                }
-            })
-            .map(|c| c.id.as_str())
-            .collect();
+        let misses = r.missed();
         if !misses.is_empty() {
             println!("{n} missed: {}", misses.join(", "));
         }

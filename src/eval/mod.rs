@@ -219,6 +219,24 @@ pub async fn run_qa(
     Ok(results)
 }
 
+impl QaReport {
+    /// The questions answered wrongly: refused or cited elsewhere when answerable, answered
+    /// when not.
+    pub fn missed(&self) -> Vec<&str> {
+        self.cases
+            .iter()
+            .filter(|c| {
+                if c.answerable {
+                    c.abstained || !c.cited_expected
+                } else {
+                    !c.abstained
+                }
+            })
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+}
+
 pub fn score_qa(cases: Vec<CaseResult>) -> QaReport {
     let answerable: Vec<&CaseResult> = cases.iter().filter(|c| c.answerable).collect();
     let unanswerable = cases.len() - answerable.len();

@@ -21,7 +21,7 @@ use crate::config::{LlmSettings, RetrievalSettings, Settings};
 use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
-use crate::lexical::{concept_coverage, Analyzer};
+use crate::lexical::Analyzer;
 use crate::llm::{GenOptions, Generator, LlmError};
 use decision::{DecisionModel, Features};
 use diversify::{addenda_last, diversify};
@@ -300,7 +300,6 @@ impl Rag {
 
     /// What the decision looks at for `question` and the passages retrieved for it.
     pub fn assess(&self, question: &str, hits: &[Hit]) -> Features {
-        let concepts = self.analyzer.concepts(question);
         let passages = as_passages(hits);
         let selection = sentences::select(
             &self.analyzer,
@@ -317,14 +316,7 @@ impl Rag {
         let fifth = hits.get(4).or(hits.last()).map_or(0.0, |h| h.score);
         Features {
             dense: hits.iter().map(|h| h.dense_similarity).fold(0.0, f32::max),
-            concept_coverage: hits
-                .iter()
-                .take(3)
-                .map(|h| {
-                    let text = format!("{}\n{}", h.payload.section, h.payload.text);
-                    concept_coverage(&self.analyzer, &concepts, &text)
-                })
-                .fold(0.0, f32::max),
+            concept_coverage: selection.concept_coverage,
             rare_coverage: selection.rare_coverage,
             sentence: selection.best,
             margin: if first > 0.0 {

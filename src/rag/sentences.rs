@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::lexical::{passage_terms, Analyzer, Concept};
+use crate::lexical::{concept_share, passage_terms, Analyzer, Concept};
 
 /// One answering unit of a passage.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,8 @@ pub struct Selection {
     pub whole_word_coverage: f32,
     /// How many concepts the question has.
     pub concepts: usize,
+    /// Best share of the question's concepts (unweighted) met by one of the top three passages.
+    pub concept_coverage: f32,
 }
 
 const MAX_UNITS: usize = 3;
@@ -273,6 +275,11 @@ pub fn select(
             / total.max(f32::EPSILON)
     };
     let rare_coverage = passage_sets.iter().take(3).map(covered).fold(0.0, f32::max);
+    let concept_coverage = passage_sets
+        .iter()
+        .take(3)
+        .map(|terms| concept_share(&concepts, terms))
+        .fold(0.0, f32::max);
     let whole_word_coverage = passage_sets
         .iter()
         .take(3)
@@ -353,6 +360,7 @@ pub fn select(
         rare_coverage,
         whole_word_coverage,
         concepts: concepts.len(),
+        concept_coverage,
     }
 }
 
