@@ -265,34 +265,23 @@ pub fn select(
         .collect();
     let weights = concept_weights(&concepts, &passage_sets);
     let total: f32 = weights.iter().sum();
-    let covered = |terms: &HashSet<String>| -> f32 {
+    // Share of the question's concept weight met, "met" as the caller says.
+    let weighted = |met: &dyn Fn(&Concept) -> bool| -> f32 {
         concepts
             .iter()
             .zip(&weights)
-            .filter(|(c, _)| c.met_in(terms))
+            .filter(|(c, _)| met(c))
             .map(|(_, w)| *w)
             .sum::<f32>()
             / total.max(f32::EPSILON)
     };
-    let rare_coverage = passage_sets.iter().take(3).map(covered).fold(0.0, f32::max);
-    let concept_coverage = passage_sets
-        .iter()
-        .take(3)
-        .map(|terms| concept_share(&concepts, terms))
-        .fold(0.0, f32::max);
-    let whole_word_coverage = passage_sets
-        .iter()
-        .take(3)
-        .map(|terms| {
-            concepts
-                .iter()
-                .zip(&weights)
-                .filter(|(c, _)| c.met_whole_in(terms))
-                .map(|(_, w)| *w)
-                .sum::<f32>()
-                / total.max(f32::EPSILON)
-        })
-        .fold(0.0, f32::max);
+    let covered = |terms: &HashSet<String>| weighted(&|c| c.met_in(terms));
+    let best_of_top3 = |share: &dyn Fn(&HashSet<String>) -> f32| {
+        passage_sets.iter().take(3).map(share).fold(0.0, f32::max)
+    };
+    let rare_coverage = best_of_top3(&covered);
+    let concept_coverage = best_of_top3(&|terms| concept_share(&concepts, terms));
+    let whole_word_coverage = best_of_top3(&|terms| weighted(&|c| c.met_whole_in(terms)));
 
     let wants_quantity = asked(question) == Asked::Quantity;
     let mut scored: Vec<Chosen> = Vec::new();
