@@ -26,7 +26,15 @@ for a in "$@"; do
 done
 if [ "$fast" = 1 ]; then
   export REGULA_TEST_MODELS=doubles
-  args=(--test access --test api --test ingest --test streaming "${args[@]}")
+  # The HTTP tests are one binary (tests/http/); the fast tier is four of its modules. Test-binary
+  # arguments given after `--` are kept, the module filters added to them.
+  cargo_args=() test_args=() seen_dashes=0
+  for a in ${args[@]+"${args[@]}"}; do
+    if [ "$seen_dashes" = 1 ]; then test_args+=("$a")
+    elif [ "$a" = "--" ]; then seen_dashes=1
+    else cargo_args+=("$a"); fi
+  done
+  args=(--test http ${cargo_args[@]+"${cargo_args[@]}"} -- access:: api:: ingest:: streaming:: ${test_args[@]+"${test_args[@]}"})
 fi
 if [ "$with_qdrant" = 1 ]; then
   qdrant_env=$(bash scripts/qdrant.sh start)

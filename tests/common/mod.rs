@@ -97,6 +97,33 @@ impl TestApp {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// A new account of `role` (`employee` or `admin`) reading `groups`, signed in through the
+    /// login form as a browser would be.
+    pub async fn as_user(&self, role: &str, groups: &[&str]) -> User {
+        let name = format!("user-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.as_named_user(&name, role, groups).await
+    }
+
+    /// [`TestApp::as_user`] with a chosen user name (password [`USER_PASSWORD`]).
+    pub async fn as_named_user(&self, name: &str, role: &str, groups: &[&str]) -> User {
+        let (status, created) = post_json(
+            self,
+            "/api/v1/users",
+            serde_json::json!({"username": name, "password": USER_PASSWORD, "role": role, "groups": groups}),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let (cookie, csrf) = sign_in(self, name, USER_PASSWORD)
+            .await
+            .expect("a new user signs in");
+        User {
+            id: created["id"].as_str().expect("user id").to_string(),
+            cookie,
+            csrf,
+            base: self.url(""),
+        }
+    }
+
     /// A client holding a new API key of `scope` (`ask` or `admin`) reading with `groups`.
     pub async fn as_key(&self, scope: &str, groups: &[&str]) -> reqwest::Client {
         let (status, created) = post_json(
@@ -107,6 +134,43 @@ impl TestApp {
         .await;
         assert_eq!(status, 201, "{created}");
         client_with_key(created["secret"].as_str())
+    }
+}
+
+/// The password of every account [`TestApp::as_user`] creates.
+pub const USER_PASSWORD: &str = "a long enough password";
+
+/// A signed-in account: its id, session cookie (`regula_session=…`) and CSRF token.
+pub struct User {
+    pub id: String,
+    pub cookie: String,
+    pub csrf: String,
+    base: String,
+}
+
+impl User {
+    /// `GET path` with the session cookie: the status and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = with_cookie(&self.cookie)
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    /// A state-changing request with the CSRF token a browser page sends; `sse` asks for the
+    /// event stream. The status and the body.
+    pub async fn post(&self, path: &str, body: serde_json::Value, sse: bool) -> (u16, String) {
+        let mut req = with_cookie(&self.cookie)
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body);
+        if sse {
+            req = req.header("accept", "text/event-stream");
+        }
+        let r = req.send().await.expect("POST");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 }
 

@@ -2,12 +2,12 @@
 //! with a reason, versions swapped without stale answers, background jobs retried and resumed, a
 //! watched folder kept in sync.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::fixtures::{docx, hwpx, zip_bomb_docx, H, W};
-use common::{client, get_json as get, post_json as post, start_app, upload, TestApp};
+use crate::common::fixtures::{docx, hwpx, zip_bomb_docx, H, W};
+use crate::common::{client, get_json as get, post_json as post, start_app, upload, TestApp};
 use serde_json::{json, Value};
 
 /// Upload and return the document's chunks (section, page, text).

@@ -2,9 +2,9 @@
 //! accounts, sessions, conversations and the job list live in the database, so a user signed in
 //! on one replica is signed in on the other and continues the same conversation there.
 
-mod common;
+use crate::common;
 
-use common::{sign_in, start_app, with_cookie};
+use crate::common::{sign_in, start_app, with_cookie};
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! End to end over HTTP: the real app with the real small models answers, cites, abstains, streams,
 //! and refuses bad input without going down.
 
-mod common;
+use crate::common;
 
-use common::{client, shared_app};
+use crate::common::{client, shared_app};
 use serde_json::{json, Value};
 
 async fn post(path: &str, body: Value) -> (u16, Value) {

@@ -2,12 +2,12 @@
 //! (tests/fixtures/openai_server.py: streaming, usage, bearer auth), as Regula would use
 //! llama-server or vLLM on GPU machines.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::{client, start_app, TestApp};
+use crate::common::{client, start_app, TestApp};
 use regula::config::LlmBackend;
 use serde_json::{json, Value};
 

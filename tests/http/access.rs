@@ -5,11 +5,11 @@
 //! expired sessions, trusted SSO headers), rate limits, audit and feedback, and the official
 //! OpenAI Python client against `/v1/chat/completions`.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 
-use common::{anonymous, client, client_with_key, sign_in, start_app, with_cookie, TestApp};
+use crate::common::{anonymous, client, client_with_key, sign_in, start_app, with_cookie, TestApp};
 use serde_json::{json, Value};
 
 /// A document only some groups may read, with words found nowhere else (canaries) that must
@@ -53,11 +53,9 @@ const DOCS: [Doc; 3] = [
 /// A signed-in employee: their session cookie and CSRF token.
 struct Employee {
     name: &'static str,
-    id: String,
     groups: Vec<&'static str>,
-    /// `regula_session=…`
-    cookie: String,
-    csrf: String,
+    /// The account, its session cookie and CSRF token.
+    user: common::User,
 }
 
 struct World {
@@ -67,7 +65,7 @@ struct World {
     employees: Vec<Employee>,
 }
 
-const PASSWORD: &str = "a long enough password";
+const PASSWORD: &str = common::USER_PASSWORD;
 const METRICS_TOKEN: &str = "scrape-secret-for-prometheus";
 
 fn world() -> &'static World {
@@ -101,42 +99,32 @@ fn setup() -> World {
     );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-            let mut ids = Vec::new();
-            for d in &DOCS {
-                let (status, body) = upload_with_groups(&app, d.file, d.text, d.group).await;
-                assert_eq!(status, 200, "{body:#}");
-                ids.push(
-                    body["results"][0]["job"]["document_id"]
-                        .as_str()
-                        .expect("document id")
-                        .to_string(),
-                );
-            }
-            let mut employees = Vec::new();
-            for (name, groups) in [("hana", vec!["hr"]), ("eric", vec!["exec"]), ("pat", vec![])] {
-                let r = client()
-                    .post(app.url("/api/v1/users"))
-                    .json(&json!({"username": name, "password": PASSWORD, "role": "employee", "groups": groups}))
-                    .send()
-                    .await
-                    .expect("create user");
-                assert_eq!(r.status(), 201);
-                let user: Value = r.json().await.expect("user");
-                let (cookie, csrf) = sign_in(&app, name, PASSWORD).await.expect("signs in");
-                employees.push(Employee {
-                    name,
-                    id: user["id"].as_str().expect("id").to_string(),
-                    groups,
-                    cookie,
-                    csrf,
-                });
-            }
-            World {
-                app,
-                ids,
-                employees,
-            }
-        })
+        let mut ids = Vec::new();
+        for d in &DOCS {
+            let (status, body) = upload_with_groups(&app, d.file, d.text, d.group).await;
+            assert_eq!(status, 200, "{body:#}");
+            ids.push(
+                body["results"][0]["job"]["document_id"]
+                    .as_str()
+                    .expect("document id")
+                    .to_string(),
+            );
+        }
+        let mut employees = Vec::new();
+        for (name, groups) in [
+            ("hana", vec!["hr"]),
+            ("eric", vec!["exec"]),
+            ("pat", vec![]),
+        ] {
+            let user = app.as_named_user(name, "employee", &groups).await;
+            employees.push(Employee { name, groups, user });
+        }
+        World {
+            app,
+            ids,
+            employees,
+        }
+    })
 }
 
 async fn upload_with_groups(app: &TestApp, file: &str, text: &str, groups: &str) -> (u16, Value) {
@@ -162,25 +150,12 @@ impl Employee {
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
-        let r = with_cookie(&self.cookie)
-            .get(world().app.url(path))
-            .send()
-            .await
-            .expect("GET");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        self.user.get(path).await
     }
 
     /// A state-changing request, with the CSRF token a browser page would send.
     async fn post(&self, path: &str, body: Value, sse: bool) -> (u16, String) {
-        let mut req = with_cookie(&self.cookie)
-            .post(world().app.url(path))
-            .header("x-csrf-token", &self.csrf)
-            .json(&body);
-        if sse {
-            req = req.header("accept", "text/event-stream");
-        }
-        let r = req.send().await.expect("POST");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        self.user.post(path, body, sse).await
     }
 }
 
@@ -557,7 +532,7 @@ async fn sessions_need_csrf_expire_and_end_at_logout() {
         .store
         .create_session(
             &regula::auth::tokens::hash(token),
-            &pat.id,
+            &pat.user.id,
             "csrf",
             chrono::Utc::now() - chrono::Duration::seconds(1),
         )
@@ -818,8 +793,11 @@ async fn answers_are_audited_and_take_feedback_from_their_asker() {
     assert_eq!(entry["comment"], "the appeal deadline is missing");
     assert_eq!(entry["question"], DOCS[0].question);
 
-    let (_, audit) =
-        common::get_json(&w.app, &format!("/api/v1/audit?actor=user:{}", hana.id)).await;
+    let (_, audit) = common::get_json(
+        &w.app,
+        &format!("/api/v1/audit?actor=user:{}", hana.user.id),
+    )
+    .await;
     let row = audit["entries"]
         .as_array()
         .unwrap()
@@ -887,23 +865,8 @@ async fn the_official_openai_client_works_unchanged() {
 
 /// A new user of the world app, signed in (its own rate budget, apart from the other tests').
 async fn new_user(name: &'static str, role: &str, groups: Vec<&'static str>) -> Employee {
-    let app = &world().app;
-    let r = client()
-        .post(app.url("/api/v1/users"))
-        .json(&json!({"username": name, "password": PASSWORD, "role": role, "groups": groups}))
-        .send()
-        .await
-        .expect("create user");
-    assert_eq!(r.status(), 201);
-    let user: Value = r.json().await.expect("user");
-    let (cookie, csrf) = sign_in(app, name, PASSWORD).await.expect("signs in");
-    Employee {
-        name,
-        id: user["id"].as_str().expect("id").to_string(),
-        groups,
-        cookie,
-        csrf,
-    }
+    let user = world().app.as_named_user(name, role, &groups).await;
+    Employee { name, groups, user }
 }
 
 async fn wait_job(app: &TestApp, id: &str) -> Value {
@@ -1070,7 +1033,7 @@ async fn cross_site_requests_of_a_cookie_session_change_nothing() {
     let w = world();
     let app = &w.app;
     let ada = new_user("ada", "admin", vec![]).await;
-    let http = with_cookie(&ada.cookie);
+    let http = with_cookie(&ada.user.cookie);
     let doc = &w.ids[2];
     let form = || {
         reqwest::multipart::Form::new().part(
@@ -1116,7 +1079,7 @@ async fn cross_site_requests_of_a_cookie_session_change_nothing() {
     assert_eq!(d["active"]["groups"], json!(["everyone"]), "{d:#}");
     let r = http
         .post(app.url("/api/v1/documents?wait=true"))
-        .header("x-csrf-token", &ada.csrf)
+        .header("x-csrf-token", &ada.user.csrf)
         .multipart(form())
         .send()
         .await

@@ -1,7 +1,7 @@
 //! Generation under load: a client that goes away frees its sequence, and a full queue answers 503
 //! with Retry-After instead of piling up. Its own app, so the counts are not disturbed by other tests.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
