@@ -71,6 +71,24 @@ pub(super) fn http_client(key: Option<&str>) -> anyhow::Result<reqwest::Client> 
         .build()?)
 }
 
+/// Send a request to a Regula server at `url`: the status and the JSON body (an error when the
+/// server cannot be reached or does not answer JSON).
+pub(super) async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let value = response
+        .json()
+        .await
+        .context("server response is not JSON")?;
+    Ok((status, value))
+}
+
 pub(super) async fn remote<T: serde::de::DeserializeOwned>(
     base: &str,
     key: Option<&str>,
@@ -78,17 +96,7 @@ pub(super) async fn remote<T: serde::de::DeserializeOwned>(
     body: serde_json::Value,
 ) -> anyhow::Result<T> {
     let url = format!("{}{}", base.trim_end_matches('/'), path);
-    let response = http_client(key)?
-        .post(&url)
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    let status = response.status();
-    let value: serde_json::Value = response
-        .json()
-        .await
-        .context("server response is not JSON")?;
+    let (status, value) = send(http_client(key)?.post(&url).json(&body), &url).await?;
     if !status.is_success() {
         bail!(
             "{status}: {}",

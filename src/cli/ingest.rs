@@ -119,17 +119,7 @@ pub(super) async fn ingest_remote(
                 reqwest::multipart::Part::bytes(bytes).file_name(source.clone()),
             );
         let url = format!("{base}/api/v1/documents");
-        let response = client
-            .post(&url)
-            .multipart(form)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        let value: serde_json::Value = response
-            .json()
-            .await
-            .context("server response is not JSON")?;
+        let (status, value) = send(client.post(&url).multipart(form), &url).await?;
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             bail!(
                 "{status}: {} (uploads need an admin API key: --api-key or REGULA_API_KEY)",
@@ -162,12 +152,8 @@ pub(super) async fn ingest_remote(
     let mut failed = 0usize;
     for (source, id) in &jobs {
         loop {
-            let job: serde_json::Value = client
-                .get(format!("{base}/api/v1/jobs/{id}"))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let url = format!("{base}/api/v1/jobs/{id}");
+            let (_, job) = send(client.get(&url), &url).await?;
             let status = job["status"].as_str().unwrap_or_default();
             bar.set_message(format!(
                 "{source}: {status}, embedded {}/{}",

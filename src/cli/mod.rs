@@ -27,7 +27,7 @@ use crate::rag::{Answer, SearchResult};
 use crate::store::{NewApiKey, NewUser, Store};
 
 use accounts::{keys, users};
-use ask::{ask, http_client, search};
+use ask::{ask, http_client, search, send};
 use bench::bench;
 use evaluation::evaluate;
 use ingest::{ingest, ingest_remote};
