@@ -114,6 +114,17 @@ pub struct LlmSettings {
     /// Whether the configured model writes good Korean. When false, Korean questions are
     /// answered extractively (quoted passages with a Korean introduction from prompts/).
     pub korean_capable: bool,
+    /// What the model is given to answer from: `sentences` (the passages' answering sentences
+    /// only, so it rephrases what verification can confirm) or `passages` (the whole passages).
+    pub reads: LlmReads,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmReads {
+    #[default]
+    Sentences,
+    Passages,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -376,6 +387,7 @@ impl Default for LlmSettings {
             temperature: 0.0,
             timeout_secs: 120,
             korean_capable: false,
+            reads: LlmReads::Sentences,
         }
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::config::{LlmSettings, RetrievalSettings, Settings};
+use crate::config::{LlmReads, LlmSettings, RetrievalSettings, Settings};
 use crate::embed::Reranker;
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{Hit, IndexError, SearchMode, SearchRequest, VectorIndex};
@@ -438,7 +438,9 @@ impl Rag {
             // Korean with a model that cannot write it (or no model): quote the regulation.
             return Ok(self.extractive(lang, question, passages, clock.timings(None, 0)));
         };
-        let messages = self.prompts.answer_messages(lang, question, passages);
+        let focused = self.focus(question, passages);
+        let read = focused.as_deref().unwrap_or(passages);
+        let messages = self.prompts.answer_messages(lang, question, read);
         let options = GenOptions {
             max_tokens: self.llm.max_tokens,
             temperature: self.llm.temperature,
@@ -450,14 +452,54 @@ impl Rag {
                 tracing::warn!(error = %e, "generation failed; answering with quoted passages");
                 Ok(self.extractive(lang, question, passages, clock.timings(None, 0)))
             }
-            Generation::Written(written) => Ok(self.verify(retrieved, passages, written, clock)),
+            Generation::Written(written) => {
+                Ok(self.verify(retrieved, read, passages, written, clock))
+            }
         }
     }
 
-    /// Stage 5: keep only what the passages support, cited; quote them when nothing is.
+    /// What the model reads (`llm.reads = "sentences"`): each passage cut down to its answering
+    /// sentences, a passage with none left empty, so the model can only rephrase what
+    /// verification then checks against the same text. `None`: the whole passages (configured,
+    /// or no sentence meets the question's terms).
+    fn focus(&self, question: &str, passages: &[Hit]) -> Option<Vec<Hit>> {
+        if self.llm.reads != LlmReads::Sentences {
+            return None;
+        }
+        let chosen = sentences::select(
+            &self.analyzer,
+            question,
+            &as_passages(passages),
+            passages.len(),
+        )
+        .chosen;
+        if chosen.is_empty() {
+            return None;
+        }
+        Some(
+            passages
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let mut h = h.clone();
+                    h.payload.text = chosen
+                        .iter()
+                        .filter(|c| c.passage == i)
+                        .map(|c| c.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    h
+                })
+                .collect(),
+        )
+    }
+
+    /// Stage 5: keep only what the passages the model read support, cited; when nothing is,
+    /// the answer is the answering sentences of the whole `passages`.
     fn verify(
         &self,
         retrieved: &Retrieved,
+        read: &[Hit],
         passages: &[Hit],
         written: Written,
         clock: &Clock,
@@ -466,7 +508,7 @@ impl Rag {
         if says_not_covered(&written.text) {
             return self.abstain(retrieved.lang, &retrieved.hits, timings);
         }
-        let texts: Vec<&str> = passages.iter().map(|h| h.payload.text.as_str()).collect();
+        let texts: Vec<&str> = read.iter().map(|h| h.payload.text.as_str()).collect();
         let verified = citations::verify(&self.analyzer, &written.text, &texts);
         if verified.sentences.is_empty() {
             return self.extractive(retrieved.lang, &retrieved.question, passages, timings);
@@ -482,7 +524,7 @@ impl Rag {
                     .map(|s| s.text.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                let hit = &passages[n - 1];
+                let hit = &read[n - 1];
                 self.citation(
                     n,
                     hit,

@@ -185,9 +185,12 @@ impl Prompts {
         question: &str,
         passages: &[Hit],
     ) -> Vec<ChatMessage> {
+        // A passage left empty (nothing in it answers: see `Rag::focus`) keeps its number
+        // unused, so `[n]` means the same passage in the prompt, the events and the citations.
         let block = passages
             .iter()
             .enumerate()
+            .filter(|(_, h)| !h.payload.text.trim().is_empty())
             .map(|(i, h)| {
                 let page = h
                     .payload
@@ -322,6 +325,20 @@ mod tests {
         let fences = user.lines().filter(|l| l.trim() == "\"\"\"").count();
         assert_eq!(fences, 4, "{user}");
         assert_eq!(user.matches("\"\"\"").count(), 4, "{user}");
+
+        // A passage cut to nothing is left out and the next keeps its number.
+        let messages = p.answer_messages(
+            Lang::En,
+            "q",
+            &[hit("First", "  "), hit("Second", "Leave is 13 days.")],
+        );
+        let user = &messages[1].content;
+        assert!(
+            !user.contains("[1] First") && !user.contains("First —"),
+            "{user}"
+        );
+        assert!(user.contains("[2] Second"), "{user}");
+        assert!(user.contains("Leave is 13 days."), "{user}");
     }
 
     #[test]
