@@ -117,6 +117,7 @@ impl TestApp {
             .await
             .expect("a new user signs in");
         User {
+            name: name.to_string(),
             id: created["id"].as_str().expect("user id").to_string(),
             cookie,
             csrf,
@@ -140,8 +141,9 @@ impl TestApp {
 /// The password of every account [`TestApp::as_user`] creates.
 pub const USER_PASSWORD: &str = "a long enough password";
 
-/// A signed-in account: its id, session cookie (`regula_session=…`) and CSRF token.
+/// A signed-in account: its name and id, session cookie (`regula_session=…`) and CSRF token.
 pub struct User {
+    pub name: String,
     pub id: String,
     pub cookie: String,
     pub csrf: String,

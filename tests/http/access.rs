@@ -1032,8 +1032,8 @@ async fn a_narrowed_document_never_widens_through_new_versions_reindex_or_the_wa
 async fn cross_site_requests_of_a_cookie_session_change_nothing() {
     let w = world();
     let app = &w.app;
-    let ada = new_user("ada", "admin", vec![]).await;
-    let http = with_cookie(&ada.user.cookie);
+    let ada = app.as_user("admin", &[]).await;
+    let http = with_cookie(&ada.cookie);
     let doc = &w.ids[2];
     let form = || {
         reqwest::multipart::Form::new().part(
@@ -1079,7 +1079,7 @@ async fn cross_site_requests_of_a_cookie_session_change_nothing() {
     assert_eq!(d["active"]["groups"], json!(["everyone"]), "{d:#}");
     let r = http
         .post(app.url("/api/v1/documents?wait=true"))
-        .header("x-csrf-token", &ada.user.csrf)
+        .header("x-csrf-token", &ada.csrf)
         .multipart(form())
         .send()
         .await
@@ -1094,7 +1094,7 @@ async fn cross_site_requests_of_a_cookie_session_change_nothing() {
         let r = anonymous()
             .post(app.url("/api/v1/auth/login"))
             .header(k, v)
-            .json(&json!({"username": "ada", "password": PASSWORD}))
+            .json(&json!({"username": ada.name, "password": PASSWORD}))
             .send()
             .await
             .unwrap();
