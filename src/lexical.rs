@@ -428,7 +428,7 @@ impl Concept {
 
     /// Whether a passage with these terms (see `passage_terms`) meets the concept.
     pub fn met_in(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
-        self.words.iter().any(|w| passage_terms.contains(w))
+        self.met_whole_in(passage_terms)
             || (!self.bigrams.is_empty()
                 && 2 * self
                     .bigrams

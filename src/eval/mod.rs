@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::index::SearchMode;
 use crate::ingest::{IngestError, Ingestor};
 use crate::rag::decision::Features;
+use crate::rag::prompt::Lang;
 use crate::rag::{AnswerMode, AskRequest, Rag, RagError};
 use metrics::{dedup_keep_order, mrr_at_k, ndcg_at_k, percentile, recall_at_k};
 
@@ -196,7 +197,7 @@ pub async fn run_qa(
                 .count();
             (a.abstained, cited, found, a.timings_ms.total, Some(a.mode))
         } else {
-            let answers = rag.decides_to_answer(&case.question, &hits);
+            let answers = rag.decides(Lang::of(&case.question), &hits, &features);
             let cited = answers && hit_rank.is_some_and(|r| r <= rag.retrieval.context_passages);
             let ms = started.elapsed().as_millis() as u64;
             (!answers, cited, 0, ms, None)

@@ -25,7 +25,7 @@ use crate::lexical::Analyzer;
 use crate::llm::{GenOptions, Generator, LlmError};
 use decision::{DecisionModel, Features};
 use diversify::{addenda_last, diversify};
-use generate::{Generation, Written};
+use generate::Generation;
 use progress::{Clock, Progress};
 use prompt::{Lang, Prompts};
 
@@ -335,13 +335,10 @@ impl Rag {
         }
     }
 
-    /// Whether the decision answers `question` from `hits` (what `ask` decides, for evaluation).
-    pub fn decides_to_answer(&self, question: &str, hits: &[Hit]) -> bool {
-        !hits.is_empty()
-            && self
-                .decision
-                .for_lang(Lang::of(question))
-                .answers(&self.assess(question, hits))
+    /// Stage 2: whether the decision answers a question in `lang` from `hits`, judged on their
+    /// `features` (see `assess`).
+    pub fn decides(&self, lang: Lang, hits: &[Hit], features: &Features) -> bool {
+        !hits.is_empty() && self.decision.for_lang(lang).answers(features)
     }
 
     /// Answer a question: retrieve → decide → generate (or quote) → verify → answer. Each stage
@@ -356,12 +353,7 @@ impl Rag {
         let mut progress = Progress::new(events);
         let retrieved = self.retrieve_for(&request).await?;
         let clock = clock.retrieved();
-        let supported = !retrieved.hits.is_empty()
-            && self
-                .decision
-                .for_lang(retrieved.lang)
-                .answers(&retrieved.features);
-        let answer = if !supported {
+        let answer = if !self.decides(retrieved.lang, &retrieved.hits, &retrieved.features) {
             self.abstain(retrieved.lang, &retrieved.hits, clock.timings(None, 0))
         } else {
             let passages = self.context(&retrieved.hits);
@@ -434,11 +426,19 @@ impl Rag {
         clock: &Clock,
     ) -> Result<Answer, RagError> {
         let (lang, question) = (retrieved.lang, retrieved.question.as_str());
+        // Stage 3, once: the quoted answer, what the model reads and the fallback are all these.
+        let chosen = sentences::select(
+            &self.analyzer,
+            question,
+            &as_passages(passages),
+            passages.len(),
+        )
+        .chosen;
         let Some(generator) = self.writer(lang) else {
             // Korean with a model that cannot write it (or no model): quote the regulation.
-            return Ok(self.extractive(lang, question, passages, clock.timings(None, 0)));
+            return Ok(self.extractive(lang, passages, chosen, clock.timings(None, 0)));
         };
-        let focused = self.focus(question, passages);
+        let focused = self.focus(passages, &chosen);
         let read = focused.as_deref().unwrap_or(passages);
         let messages = self.prompts.answer_messages(lang, question, read);
         let options = GenOptions {
@@ -450,30 +450,26 @@ impl Rag {
             Generation::FailedBeforeWriting(e) => {
                 // A remote server down, say: the asker still gets the regulation itself.
                 tracing::warn!(error = %e, "generation failed; answering with quoted passages");
-                Ok(self.extractive(lang, question, passages, clock.timings(None, 0)))
+                Ok(self.extractive(lang, passages, chosen, clock.timings(None, 0)))
             }
             Generation::Written(written) => {
-                Ok(self.verify(retrieved, read, passages, written, clock))
+                let timings = clock.timings(written.first_token, written.tokens);
+                Ok(
+                    match self.verify(retrieved, read, &written.text, timings.clone()) {
+                        Some(answer) => answer,
+                        None => self.extractive(lang, passages, chosen, timings),
+                    },
+                )
             }
         }
     }
 
-    /// What the model reads (`llm.reads = "sentences"`): each passage cut down to its answering
+    /// What the model reads (`llm.reads = "sentences"`): each passage cut down to its `chosen`
     /// sentences, a passage with none left empty, so the model can only rephrase what
     /// verification then checks against the same text. `None`: the whole passages (configured,
     /// or no sentence meets the question's terms).
-    fn focus(&self, question: &str, passages: &[Hit]) -> Option<Vec<Hit>> {
-        if self.llm.reads != LlmReads::Sentences {
-            return None;
-        }
-        let chosen = sentences::select(
-            &self.analyzer,
-            question,
-            &as_passages(passages),
-            passages.len(),
-        )
-        .chosen;
-        if chosen.is_empty() {
+    fn focus(&self, passages: &[Hit], chosen: &[sentences::Chosen]) -> Option<Vec<Hit>> {
+        if self.llm.reads != LlmReads::Sentences || chosen.is_empty() {
             return None;
         }
         Some(
@@ -494,24 +490,22 @@ impl Rag {
         )
     }
 
-    /// Stage 5: keep only what the passages the model read support, cited; when nothing is,
-    /// the answer is the answering sentences of the whole `passages`.
+    /// Stage 5: keep only what the passages the model `read` support, cited. `None` when
+    /// nothing is (the caller then quotes the chosen sentences).
     fn verify(
         &self,
         retrieved: &Retrieved,
         read: &[Hit],
-        passages: &[Hit],
-        written: Written,
-        clock: &Clock,
-    ) -> Answer {
-        let timings = clock.timings(written.first_token, written.tokens);
-        if says_not_covered(&written.text) {
-            return self.abstain(retrieved.lang, &retrieved.hits, timings);
+        written: &str,
+        timings: Timings,
+    ) -> Option<Answer> {
+        if says_not_covered(written) {
+            return Some(self.abstain(retrieved.lang, &retrieved.hits, timings));
         }
         let texts: Vec<&str> = read.iter().map(|h| h.payload.text.as_str()).collect();
-        let verified = citations::verify(&self.analyzer, &written.text, &texts);
+        let verified = citations::verify(&self.analyzer, written, &texts);
         if verified.sentences.is_empty() {
-            return self.extractive(retrieved.lang, &retrieved.question, passages, timings);
+            return None;
         }
         let cites = verified
             .cited()
@@ -532,7 +526,7 @@ impl Rag {
                 )
             })
             .collect();
-        Answer {
+        Some(Answer {
             answer: verified.render(),
             abstained: false,
             citations: cites,
@@ -541,7 +535,7 @@ impl Rag {
             conversation_id: None,
             message_id: None,
             timings_ms: timings,
-        }
+        })
     }
 
     fn citation(&self, n: usize, hit: &Hit, quote: String) -> Citation {
@@ -596,17 +590,16 @@ impl Rag {
         }
     }
 
-    /// The sentences of the passages that answer the question, verbatim, each with its
-    /// citation (the passage dialog shows the whole passage). When no sentence meets the
-    /// question's terms, the best passage's opening sentences stand in.
-    fn extractive(&self, lang: Lang, question: &str, passages: &[Hit], timings: Timings) -> Answer {
-        let mut chosen = sentences::select(
-            &self.analyzer,
-            question,
-            &as_passages(passages),
-            passages.len(),
-        )
-        .chosen;
+    /// The `chosen` sentences of the passages, verbatim, each with its citation (the passage
+    /// dialog shows the whole passage). When no sentence meets the question's terms, the best
+    /// passage's opening sentences stand in.
+    fn extractive(
+        &self,
+        lang: Lang,
+        passages: &[Hit],
+        mut chosen: Vec<sentences::Chosen>,
+        timings: Timings,
+    ) -> Answer {
         if let (true, Some(first)) = (chosen.is_empty(), passages.first()) {
             chosen = sentences::units(&first.payload.text)
                 .into_iter()
