@@ -66,7 +66,7 @@ mod tests {
         for lang in ["en", "ko"] {
             let of_lang: Vec<&Collection> = collections.iter().filter(|c| c.lang == lang).collect();
             assert!(of_lang.len() >= 3, "{lang}: at least three collections");
-            let mut total = 0;
+            let (mut total, mut total_unanswerable) = (0, 0);
             for c in of_lang {
                 let cases = c.cases().unwrap();
                 let unanswerable = cases.iter().filter(|q| !q.answerable).count();
@@ -90,8 +90,13 @@ mod tests {
                     );
                 }
                 total += cases.len();
+                total_unanswerable += unanswerable;
             }
             assert!(total >= 150, "{lang}: {total} questions");
+            assert!(
+                total_unanswerable * 3 >= total,
+                "{lang}: a third unanswerable ({total_unanswerable} of {total})"
+            );
         }
     }
 
