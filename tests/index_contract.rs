@@ -229,11 +229,59 @@ fn contract(index: &dyn VectorIndex) {
     index.flush().unwrap();
 }
 
+/// Hybrid search fuses two rankings by rank, so two passages can tie exactly (first by cosine
+/// and second by terms, or the other way round). A tie must come back in one order — the closer
+/// by cosine first — or the same question gets different passages from one call to the next.
+fn ties_come_back_in_one_order(index: &dyn VectorIndex) {
+    let query = dense(0);
+    let mut closer = point("closer", "t1", &["all"], 0);
+    closer.dense = query.clone();
+    closer.sparse = Sparse {
+        indices: vec![7],
+        values: vec![1.0],
+    };
+    let mut wordier = point("wordier", "t2", &["all"], 1);
+    wordier.dense = dense(1);
+    wordier.sparse = Sparse {
+        indices: vec![7, 8],
+        values: vec![1.0, 1.0],
+    };
+    index.upsert(vec![closer, wordier]).unwrap();
+    index.activate("closer", "t1").unwrap();
+    index.activate("wordier", "t2").unwrap();
+    let request = SearchRequest {
+        dense: query,
+        sparse: Sparse {
+            indices: vec![7, 8],
+            values: vec![1.0, 1.0],
+        },
+        groups: None,
+        mode: SearchMode::Hybrid,
+        limit: 10,
+        prefetch: 20,
+        rrf_k: 60,
+        dense_weight: 1.0,
+        sparse_weight: 1.0,
+    };
+    for _ in 0..30 {
+        let hits = index.search(&request).expect("search");
+        let order: Vec<&str> = hits
+            .iter()
+            .map(|h| h.payload.document_id.as_str())
+            .collect();
+        assert_eq!(order, ["closer", "wordier"]);
+        assert_eq!(hits[0].score, hits[1].score, "the fused scores tie");
+    }
+    index.delete_document("closer").unwrap();
+    index.delete_document("wordier").unwrap();
+}
+
 #[test]
 fn the_embedded_index_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let index = EdgeIndex::open(dir.path(), "contract-test-model", DIM).expect("opens");
     contract(&index);
+    ties_come_back_in_one_order(&index);
 }
 
 #[test]
@@ -266,6 +314,7 @@ fn a_qdrant_server_keeps_the_contract() {
     let index = RemoteIndex::connect(&url, key.as_deref(), &collection, "model-a", DIM)
         .expect("connects and creates the collection");
     contract(&index);
+    ties_come_back_in_one_order(&index);
     // Reconnecting with the same model finds the collection; another model is refused.
     drop(RemoteIndex::connect(&url, key.as_deref(), &collection, "model-a", DIM).expect("reopens"));
     let err = RemoteIndex::connect(&url, key.as_deref(), &collection, "model-b", DIM)

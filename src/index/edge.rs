@@ -387,7 +387,7 @@ impl VectorIndex for EdgeIndex {
             query: Some(query),
             filter: top_filter,
             score_threshold: None,
-            limit: r.limit,
+            limit: r.limit + super::TIE_ROOM,
             offset: 0,
             params: None,
             with_vector: WithVector::Selector(vec![DENSE.to_string()]),
@@ -418,7 +418,7 @@ impl VectorIndex for EdgeIndex {
                 dense_similarity,
             });
         }
-        Ok(hits)
+        Ok(super::settle_ties(hits, r.limit))
     }
 
     fn count(&self) -> Result<usize, IndexError> {

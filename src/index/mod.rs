@@ -100,6 +100,25 @@ pub trait VectorIndex: Send + Sync {
     fn flush(&self) -> Result<(), IndexError>;
 }
 
+/// Candidates asked of the engine beyond the limit, so that a tie at the cut is settled by
+/// `settle_ties` and not by the engine.
+pub const TIE_ROOM: usize = 4;
+
+/// Best first, and `limit` at most. Rank fusion gives equal scores to passages whose ranks mirror
+/// each other (first by cosine and second by terms, and the reverse), and the engine orders such
+/// ties by a hash that changes from call to call; ordering them by cosine (then chunk id) gives a
+/// question the same passages every time.
+pub fn settle_ties(mut hits: Vec<Hit>, limit: usize) -> Vec<Hit> {
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.dense_similarity.total_cmp(&a.dense_similarity))
+            .then_with(|| a.payload.chunk_id.cmp(&b.payload.chunk_id))
+    });
+    hits.truncate(limit);
+    hits
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

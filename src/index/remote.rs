@@ -498,7 +498,7 @@ impl VectorIndex for RemoteIndex {
         }
         let dense = VectorInput::new_dense(r.dense.clone());
         let sparse = VectorInput::new_sparse(r.sparse.indices.clone(), r.sparse.values.clone());
-        let limit = r.limit as u64;
+        let limit = (r.limit + super::TIE_ROOM) as u64;
         let prefetch_limit = r.prefetch.max(r.limit) as u64;
         let mut request = QueryPointsBuilder::new(self.collection.clone())
             .limit(limit)
@@ -547,7 +547,7 @@ impl VectorIndex for RemoteIndex {
             .into_iter()
             .map(|p| hit_of(p, &r.dense))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(one_version_per_document(hits))
+        Ok(super::settle_ties(one_version_per_document(hits), r.limit))
     }
 
     fn count(&self) -> Result<usize, IndexError> {
