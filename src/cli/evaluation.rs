@@ -53,10 +53,25 @@ pub(super) async fn evaluate(
             manifest,
             work,
             out,
+            search,
+            features_en,
+            features_ko,
         } => {
             let context = settings.retrieval.context_passages;
+            let recipe = |korean: bool, features: &Option<Vec<String>>| {
+                let mut r = eval::fit::Recipe::shipped(korean);
+                if let Some(f) = features {
+                    r.features = f.clone();
+                }
+                r.check().map_err(anyhow::Error::msg)?;
+                anyhow::Ok(r)
+            };
+            let recipes = [recipe(false, features_en)?, recipe(true, features_ko)?];
             let results = over_collections(settings, manifest, work, false, None).await?;
-            fit_and_report(&results, context, out.as_deref(), json_out)
+            match search {
+                Some(max) => search_and_report(&results, context, *max),
+                None => fit_and_report(&results, context, &recipes, out.as_deref(), json_out),
+            }
         }
         EvalCommand::Beir { dir } => {
             let app = App::build(settings, Parts::Retrieval).await?;
@@ -227,9 +242,71 @@ fn print_collections(results: &[eval::CaseResult], json_out: bool) -> anyhow::Re
     Ok(())
 }
 
+fn search_and_report(
+    results: &[eval::CaseResult],
+    context: usize,
+    max: usize,
+) -> anyhow::Result<()> {
+    for (lang, korean) in [("en", false), ("ko", true)] {
+        let of: Vec<&eval::CaseResult> = results.iter().filter(|c| c.korean == korean).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let shipped = eval::fit::Recipe::shipped(korean);
+        println!("\n{lang}: held-out balanced accuracy, mean [worst collection]");
+        let tried = eval::fit::search(&of, context, max);
+        let is_shipped = |t: &eval::fit::Tried| {
+            t.recipe.features == shipped.features && t.recipe.l2 == shipped.l2
+        };
+        if let Some((rank, t)) = tried.iter().enumerate().find(|(_, t)| is_shipped(t)) {
+            println!(
+                "shipped recipe: rank {} of {}, {:.3} [{:.3}]",
+                rank + 1,
+                tried.len(),
+                t.mean,
+                t.worst
+            );
+        }
+        for t in tried.iter().take(12) {
+            let mark = if is_shipped(t) { " (shipped)" } else { "" };
+            println!(
+                "{:.3} [{:.3}] l2 {} {}{mark}",
+                t.mean,
+                t.worst,
+                t.recipe.l2,
+                t.recipe.features.join(", ")
+            );
+        }
+        println!("{lang}: the search judged on collections it did not see (nested)");
+        println!("| collection | answered correctly | abstention P | abstention R | recipe chosen without it |");
+        println!("| --- | ---: | ---: | ---: | --- |");
+        let nested = eval::fit::nested(&of, context, max);
+        for (o, recipe) in &nested {
+            println!(
+                "| {} | {:.3} | {:.3} | {:.3} | l2 {} {} |",
+                o.collection,
+                o.answered_correctly,
+                o.abstention_precision,
+                o.abstention_recall,
+                recipe.l2,
+                recipe.features.join(", ")
+            );
+        }
+        let rows: Vec<eval::fit::Outcome> = nested.into_iter().map(|(o, _)| o).collect();
+        let (am, alo, ahi) = eval::fit::spread(&rows, |r| r.answered_correctly);
+        let (pm, plo, phi) = eval::fit::spread(&rows, |r| r.abstention_precision);
+        let (rm, rlo, rhi) = eval::fit::spread(&rows, |r| r.abstention_recall);
+        println!(
+            "nested: answered correctly {am:.3} [{alo:.3}–{ahi:.3}], abstention P {pm:.3} [{plo:.3}–{phi:.3}], R {rm:.3} [{rlo:.3}–{rhi:.3}]"
+        );
+    }
+    Ok(())
+}
+
 fn fit_and_report(
     results: &[eval::CaseResult],
     context: usize,
+    recipes: &[eval::fit::Recipe; 2],
     out: Option<&Path>,
     json_out: bool,
 ) -> anyhow::Result<()> {
@@ -243,15 +320,10 @@ fn fit_and_report(
         report.push((
             lang,
             fit::as_decided(&of, context),
-            fit::leave_one_collection_out(&of, context, &fit::Recipe::shipped(korean)),
+            fit::leave_one_collection_out(&of, context, &recipes[usize::from(korean)]),
         ));
     }
-    let model = fit::fit_model(
-        results,
-        context,
-        &fit::Recipe::shipped(false),
-        &fit::Recipe::shipped(true),
-    );
+    let model = fit::fit_model(results, context, &recipes[0], &recipes[1]);
     if let Some(out) = out {
         std::fs::write(out, serde_json::to_string_pretty(&model)?)
             .with_context(|| format!("writing {}", out.display()))?;

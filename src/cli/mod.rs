@@ -277,6 +277,17 @@ pub enum EvalCommand {
         work: PathBuf,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Instead: try every subset of up to this many features and list the best recipes by
+        /// their leave-one-collection-out figures (how the shipped recipes were chosen).
+        #[arg(long)]
+        search: Option<usize>,
+        /// Fit English on these features (comma-separated, names as in `eval collections
+        /// --json`) instead of the shipped recipe.
+        #[arg(long, value_delimiter = ',')]
+        features_en: Option<Vec<String>>,
+        /// The same for Korean.
+        #[arg(long, value_delimiter = ',')]
+        features_ko: Option<Vec<String>>,
     },
 }
 

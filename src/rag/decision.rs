@@ -32,9 +32,17 @@ pub struct Features {
     pub top_score: f32,
     /// The number of concepts in the question, over ten (coverage is harder for long questions).
     pub length: f32,
+    /// 1 unless the question asks for an amount or another quantity and no sentence of the top
+    /// three passages that meets the question states one ("how much is the parking fee?").
+    #[serde(default = "one")]
+    pub asked_stated: f32,
 }
 
-pub const N: usize = 9;
+fn one() -> f32 {
+    1.0
+}
+
+pub const N: usize = 10;
 
 pub const FEATURE_NAMES: [&str; N] = [
     "dense",
@@ -46,6 +54,7 @@ pub const FEATURE_NAMES: [&str; N] = [
     "whole_word_coverage",
     "top_score",
     "length",
+    "asked_stated",
 ];
 
 impl Features {
@@ -60,6 +69,7 @@ impl Features {
             self.whole_word_coverage,
             self.top_score,
             self.length,
+            self.asked_stated,
         ]
     }
 }
@@ -259,6 +269,7 @@ mod tests {
             whole_word_coverage: cov,
             top_score: 0.5,
             length: 0.4,
+            asked_stated: 1.0,
         }
     }
 

@@ -10,6 +10,7 @@ mod generate;
 pub mod injection;
 mod progress;
 pub mod prompt;
+pub mod quantity;
 pub mod sentences;
 
 use std::sync::Arc;
@@ -332,6 +333,7 @@ impl Rag {
             whole_word_coverage: selection.whole_word_coverage,
             top_score: first / self.analyzer.query_vector(question).indices.len().max(1) as f32,
             length: selection.concepts as f32 / 10.0,
+            asked_stated: if selection.asked_stated { 1.0 } else { 0.0 },
         }
     }
 

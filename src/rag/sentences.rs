@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::quantity::{self, Asked};
 use crate::lexical::{concept_share, passage_terms, Analyzer, Concept};
 
 /// One answering unit of a passage.
@@ -31,6 +32,9 @@ pub struct Selection {
     pub concepts: usize,
     /// Best share of the question's concepts (unweighted) met by one of the top three passages.
     pub concept_coverage: f32,
+    /// Whether a unit of the top three passages that meets the question states the kind of
+    /// fact it asks for (an amount, a duration; always true when it asks for neither).
+    pub asked_stated: bool,
 }
 
 const MAX_UNITS: usize = 3;
@@ -178,57 +182,6 @@ fn split_sentences(line: &str) -> Vec<String> {
     out
 }
 
-/// The kind of fact a question asks for, as far as its words tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Asked {
-    /// How many, how much, how long, when, until when, what age, what percentage.
-    Quantity,
-    Other,
-}
-
-pub fn asked(question: &str) -> Asked {
-    let q = question.to_lowercase();
-    const EN: [&str; 16] = [
-        "how many",
-        "how much",
-        "how long",
-        "how far",
-        "how often",
-        "how soon",
-        "what day",
-        "what date",
-        "what age",
-        "which months",
-        "when ",
-        "deadline",
-        "maximum",
-        "max ",
-        "limit",
-        "percent",
-    ];
-    const KO: [&str; 10] = [
-        "며칠", "몇", "얼마", "언제", "기한", "까지", "최대", "최소", "몇 살", "이내",
-    ];
-    if EN.iter().any(|w| q.contains(w)) || KO.iter().any(|w| q.contains(w)) {
-        Asked::Quantity
-    } else {
-        Asked::Other
-    }
-}
-
-/// Whether a unit states a quantity: a digit, or a Korean fraction/number word.
-fn states_quantity(unit: &str) -> bool {
-    const WORDS: [&str; 8] = [
-        "once", "twice", "half", "one", "two", "three", "four", "five",
-    ];
-    unit.chars().any(|c| c.is_ascii_digit())
-        || unit.contains("분의")
-        || unit.contains("절반")
-        || unit
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| WORDS.contains(&w.to_lowercase().as_str()))
-}
-
 /// A retrieved passage as the selection reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Passage<'a> {
@@ -283,7 +236,8 @@ pub fn select(
     let concept_coverage = best_of_top3(&|terms| concept_share(&concepts, terms));
     let whole_word_coverage = best_of_top3(&|terms| weighted(&|c| c.met_whole_in(terms)));
 
-    let wants_quantity = asked(question) == Asked::Quantity;
+    let asked = quantity::asked(question);
+    let mut asked_stated = asked == Asked::Other;
     let mut scored: Vec<Chosen> = Vec::new();
     for (p, passage) in passages.iter().enumerate().take(answer_from) {
         for unit in units(passage.text) {
@@ -293,8 +247,9 @@ pub fn select(
             if score == 0.0 {
                 continue;
             }
-            if wants_quantity && states_quantity(&unit) {
+            if asked != Asked::Other && quantity::stated(&unit).answers(asked) {
                 score += 0.15;
+                asked_stated |= p < 3;
             }
             let len = unit.chars().count();
             if len < 25 {
@@ -350,6 +305,7 @@ pub fn select(
         whole_word_coverage,
         concepts: concepts.len(),
         concept_coverage,
+        asked_stated,
     }
 }
 
@@ -465,19 +421,5 @@ mod tests {
         );
         assert!(s.chosen.is_empty());
         assert_eq!(s.best, 0.0);
-    }
-
-    #[test]
-    fn quantities_are_whole_words() {
-        assert!(states_quantity("You can claim it twice a year."));
-        assert!(states_quantity("연가보상비의 2분의 1"));
-        assert!(!states_quantity("Someone from People Ops will help."));
-    }
-
-    #[test]
-    fn quantity_questions_are_recognised_in_both_languages() {
-        assert_eq!(asked("How many weeks of leave?"), Asked::Quantity);
-        assert_eq!(asked("병가는 며칠까지 쓸 수 있어요?"), Asked::Quantity);
-        assert_eq!(asked("who triages the reports?"), Asked::Other);
     }
 }

@@ -1,0 +1,422 @@
+//! The kind of fact a question asks for (an amount of money, another quantity, or neither) and
+//! whether a piece of text states one. The sentence selection prefers the sentences that state
+//! what was asked; the decision notices when none of the passages does ("how much is the parking
+//! fee?" over rules that mention parking but give no amount). Numbers that only name a place in
+//! the documents — 제3조, 제2항, 별표 1, Section 4 — are not quantities.
+
+/// The kind of fact a question asks for, as far as its words tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// How much money: an amount, or a share of one ("2분의 1", "80%").
+    Money,
+    /// How many, how long, when, until when, what age, what percentage.
+    Quantity,
+    Other,
+}
+
+const EN_QUANTITY: [&str; 18] = [
+    "how many",
+    "how much",
+    "how long",
+    "how far",
+    "how often",
+    "how soon",
+    "what day",
+    "what date",
+    "what age",
+    "which months",
+    "when ",
+    "deadline",
+    "maximum",
+    "max ",
+    "limit",
+    "percent",
+    "amount",
+    "what time",
+];
+const KO_QUANTITY: [&str; 10] = [
+    "며칠", "몇", "얼마", "언제", "기한", "까지", "최대", "최소", "몇 살", "이내",
+];
+const EN_MONEY: [&str; 18] = [
+    "$",
+    "dollar",
+    "euro",
+    "fee",
+    "cost",
+    "price",
+    "stipend",
+    "bonus",
+    "allowance",
+    "salary",
+    "budget",
+    "severance",
+    "per diem",
+    "reimburs",
+    "money",
+    "spend",
+    "how much do they pay",
+    "how much will i be paid",
+];
+/// "얼마" asks for an amount unless it asks how long ("얼마 동안", "얼마나 걸려요").
+const KO_NOT_MONEY: [&str; 6] = [
+    "얼마 동안",
+    "얼마동안",
+    "얼마나 오래",
+    "얼마나 걸",
+    "얼마 전",
+    "얼마 후",
+];
+const KO_MONEY: [&str; 6] = ["금액", "몇 원", "몇원", "만원", "만 원", "달러"];
+
+pub fn asked(question: &str) -> Asked {
+    let q = question.to_lowercase();
+    let quantity =
+        EN_QUANTITY.iter().any(|w| q.contains(w)) || KO_QUANTITY.iter().any(|w| q.contains(w));
+    let what_is = ["what's ", "whats ", "what is ", "what are "]
+        .iter()
+        .any(|w| q.contains(w));
+    // A money word in "how soon must I file the reimbursement" does not ask for an amount.
+    let asks_amount = what_is
+        || ["how much", "amount", "max ", "maximum", "limit"]
+            .iter()
+            .any(|w| q.contains(w));
+    let en_money = EN_MONEY.iter().any(|w| q.contains(w)) && asks_amount;
+    let ko_money = (q.contains("얼마") && !KO_NOT_MONEY.iter().any(|w| q.contains(w)))
+        || KO_MONEY.iter().any(|w| q.contains(w));
+    if en_money || ko_money {
+        Asked::Money
+    } else if quantity {
+        Asked::Quantity
+    } else {
+        Asked::Other
+    }
+}
+
+/// The quantities a text states.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stated {
+    pub money: bool,
+    /// A fraction or percentage ("2분의 1", "80%", "half").
+    pub share: bool,
+    /// Any quantity with its unit (money and shares included): "4 hours", "60일", "twice".
+    pub quantity: bool,
+}
+
+impl Stated {
+    /// Whether the text states the kind of fact asked for (a question asking for nothing in
+    /// particular is answered by anything).
+    pub fn answers(self, asked: Asked) -> bool {
+        match asked {
+            Asked::Money => self.money || self.share,
+            Asked::Quantity => self.quantity,
+            Asked::Other => true,
+        }
+    }
+}
+
+const KO_MONEY_UNITS: [&str; 5] = ["원", "달러", "유로", "엔", "불"];
+const KO_SHARE_UNITS: [&str; 3] = ["퍼센트", "%", "분의"];
+const KO_UNITS: [&str; 24] = [
+    "일", "시간", "주", "개월", "달", "월", "년", "세", "살", "회", "번", "명", "분", "초", "박",
+    "배", "km", "킬로", "시", "급", "호봉", "층", "건", "차례",
+];
+/// Magnitudes between a Korean number and its unit: 10만원, 1천만 원.
+const KO_MAGNITUDES: [char; 5] = ['십', '백', '천', '만', '억'];
+const KO_NUMBER_WORDS: [&str; 16] = [
+    "하루",
+    "이틀",
+    "사흘",
+    "나흘",
+    "닷새",
+    "엿새",
+    "이레",
+    "열흘",
+    "보름",
+    "일주일",
+    "한 달",
+    "두 달",
+    "석 달",
+    "반나절",
+    "한 번",
+    "두 번",
+];
+/// Words before a number that make it a place in the documents, not a quantity.
+const EN_REFERENCES: [&str; 9] = [
+    "section", "sections", "article", "chapter", "part", "§", "u.s.c.", "cfr", "step",
+];
+const EN_MONEY_UNITS: [&str; 6] = ["dollars", "dollar", "usd", "euros", "eur", "cents"];
+const EN_SHARE_UNITS: [&str; 3] = ["percent", "%", "per"];
+const EN_UNITS: [&str; 40] = [
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "hrs",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "minute",
+    "minutes",
+    "mins",
+    "second",
+    "seconds",
+    "time",
+    "times",
+    "night",
+    "nights",
+    "mile",
+    "miles",
+    "km",
+    "am",
+    "pm",
+    "a.m.",
+    "p.m.",
+    "employees",
+    "people",
+    "business",
+    "calendar",
+    "working",
+    "consecutive",
+    "pay",
+    "weeks'",
+    "days'",
+    "paid",
+    "sessions",
+    "credits",
+    "members",
+];
+const EN_NUMBER_WORDS: [&str; 16] = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "fifteen", "twenty", "thirty", "sixty",
+];
+
+/// Read what quantities `text` states.
+pub fn stated(text: &str) -> Stated {
+    let mut s = Stated::default();
+    let lower = text.to_lowercase();
+    if lower.contains("분의") || lower.contains('%') || lower.contains("절반") {
+        s.share = true;
+    }
+    if ["half", "percent", "per cent"]
+        .iter()
+        .any(|w| has_word(&lower, w))
+    {
+        s.share = true;
+    }
+    if KO_NUMBER_WORDS.iter().any(|w| lower.contains(w))
+        || ["once", "twice"].iter().any(|w| has_word(&lower, w))
+        || states_number_word(&lower)
+    {
+        s.quantity = true;
+    }
+    if ['$', '€', '£', '₩'].iter().any(|c| {
+        lower
+            .char_indices()
+            .any(|(i, ch)| ch == *c && next_is_digit(&lower[i + ch.len_utf8()..]))
+    }) {
+        s.money = true;
+    }
+    let chars: Vec<(usize, char)> = lower.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if !c.is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len()
+            && (chars[j].1.is_ascii_digit() || matches!(chars[j].1, ',' | '.' | '~' | '-'))
+        {
+            // A trailing "." ends a sentence or a Korean date part, not the number.
+            if matches!(chars[j].1, '.' | ',' | '~' | '-')
+                && !chars.get(j + 1).is_some_and(|n| n.1.is_ascii_digit())
+            {
+                break;
+            }
+            j += 1;
+        }
+        let end = chars.get(j).map_or(lower.len(), |c| c.0);
+        classify_number(&lower[..start], &lower[end..], &mut s);
+        i = j.max(i + 1);
+    }
+    if s.money || s.share {
+        s.quantity = true;
+    }
+    s
+}
+
+fn next_is_digit(rest: &str) -> bool {
+    rest.trim_start()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit())
+}
+
+fn has_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .any(|w| w.trim_end_matches('.') == word)
+}
+
+/// Add what one number states, given the text before and after it.
+fn classify_number(before: &str, after: &str, s: &mut Stated) {
+    let before_trim = before.trim_end();
+    // 제3조, 제2항, 법률 제12345호: a place in the documents.
+    if before.ends_with('제') || before_trim.ends_with("별표") || before_trim.ends_with("별지")
+    {
+        return;
+    }
+    let previous_word = before_trim
+        .rsplit(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    if EN_REFERENCES.contains(&previous_word) {
+        return;
+    }
+    // 7th, 1st, 22nd: a date.
+    if ["st", "nd", "rd", "th"].iter().any(|o| {
+        after
+            .strip_prefix(o)
+            .is_some_and(|r| !r.starts_with(|c: char| c.is_alphabetic()))
+    }) {
+        s.quantity = true;
+        return;
+    }
+    let rest = after.trim_start();
+    // Korean: the unit follows at once or after a space, magnitudes first (10만원, 1천 명).
+    let ko = rest.trim_start_matches(|c: char| KO_MAGNITUDES.contains(&c) || c == ' ');
+    if ["조", "항", "호", "장", "절", "편", "관", "목"]
+        .iter()
+        .any(|u| rest.starts_with(u))
+        && !rest.starts_with("호봉")
+    {
+        return;
+    }
+    if KO_MONEY_UNITS.iter().any(|u| ko.starts_with(u)) {
+        s.money = true;
+        return;
+    }
+    if KO_SHARE_UNITS.iter().any(|u| rest.starts_with(u)) {
+        s.share = true;
+        return;
+    }
+    if KO_UNITS.iter().any(|u| ko.starts_with(u)) {
+        s.quantity = true;
+        return;
+    }
+    // English: a unit among the next two words ("20 days", "10 paid holidays", "4 hours").
+    let words: Vec<&str> = rest
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .map(|w| w.trim_end_matches([',', ';', ':', '.']))
+        .collect();
+    if let Some(first) = words.first() {
+        if EN_MONEY_UNITS.contains(first) {
+            s.money = true;
+            return;
+        }
+        if EN_SHARE_UNITS.contains(first) && *first != "per" {
+            s.share = true;
+            return;
+        }
+    }
+    if words.iter().any(|w| {
+        EN_UNITS.contains(w)
+            || w.strip_suffix("-day").is_some()
+            || w.strip_suffix("-hour").is_some()
+            || w.strip_suffix("-week").is_some()
+            || w == &"holidays"
+            || w == &"holiday"
+    }) {
+        s.quantity = true;
+    }
+}
+
+/// A number word with a unit among the next two words ("two weeks", "one blog / month")
+/// states a quantity too.
+fn states_number_word(lower: &str) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let is_unit = |w: &&str| EN_UNITS.contains(w) || *w == "holidays" || *w == "dollars";
+    words
+        .iter()
+        .enumerate()
+        .any(|(i, w)| EN_NUMBER_WORDS.contains(w) && words.iter().skip(i + 1).take(2).any(is_unit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_ask_for_money_another_quantity_or_neither() {
+        assert_eq!(asked("How many weeks of leave?"), Asked::Quantity);
+        assert_eq!(asked("병가는 며칠까지 쓸 수 있어요?"), Asked::Quantity);
+        assert_eq!(asked("who triages the reports?"), Asked::Other);
+        assert_eq!(
+            asked("What's the parking fee at headquarters?"),
+            Asked::Money
+        );
+        assert_eq!(asked("how much is the relocation bonus"), Asked::Money);
+        assert_eq!(
+            asked("how much vacation time do i build up"),
+            Asked::Quantity
+        );
+        assert_eq!(asked("출장 일비는 하루에 몇 만원이에요?"), Asked::Money);
+        assert_eq!(asked("회사 동호회 지원금은 얼마인가요?"), Asked::Money);
+        assert_eq!(asked("연차는 얼마 동안 쓸 수 있어요?"), Asked::Quantity);
+        assert_eq!(asked("Is there a home office stipend?"), Asked::Other);
+        assert_eq!(
+            asked("how soon do I need to submit a reimbursement request?"),
+            Asked::Quantity
+        );
+    }
+
+    #[test]
+    fn amounts_shares_and_durations_are_told_apart() {
+        let money = stated("The stipend is $500 a year.");
+        assert!(money.money && money.quantity);
+        assert!(stated("1일 2만원을 지급한다.").money);
+        assert!(stated("10만 원 이하").money);
+        assert!(stated("연가보상비의 2분의 1").share);
+        assert!(stated("80% of your salary").share);
+        let days = stated("연 60일의 범위에서 병가를 승인할 수 있다.");
+        assert!(days.quantity && !days.money && !days.share);
+        assert!(stated("Full-time employees earn 4 hours each pay period.").quantity);
+        assert!(stated("You get 10 paid holidays.").quantity);
+        assert!(stated("You can claim it twice a year.").quantity);
+        assert!(stated("출장이 이틀 늘어난 경우").quantity);
+        assert!(stated("up to two weeks in a row").quantity);
+        assert!(stated("Write one blog / month.").quantity);
+        assert!(stated("Salaries are paid on the 7th of every month.").quantity);
+    }
+
+    #[test]
+    fn references_to_articles_are_not_quantities() {
+        for text in [
+            "제15조제1항에 따른 시간외근무수당을 지급한다.",
+            "별표 2에 따른 일비를 지급한다.",
+            "See Section 4 of the policy.",
+            "법률 제12345호로 개정",
+            "Someone from People Ops will help.",
+        ] {
+            assert_eq!(stated(text), Stated::default(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_question_is_answered_by_the_kind_it_asks_for() {
+        let days = stated("연 60일의 범위에서");
+        assert!(days.answers(Asked::Quantity));
+        assert!(!days.answers(Asked::Money));
+        assert!(stated("2분의 1을 지급").answers(Asked::Money));
+        assert!(Stated::default().answers(Asked::Other));
+        assert!(!Stated::default().answers(Asked::Quantity));
+    }
+}
