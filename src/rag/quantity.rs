@@ -195,6 +195,21 @@ const EN_NUMBER_WORDS: [&str; 16] = [
 
 /// Read what quantities `text` states.
 pub fn stated(text: &str) -> Stated {
+    stated_beyond(text, "")
+}
+
+/// The numbers written in digits in `text` ("1,200" as "1200").
+fn numbers(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == ','))
+        .map(|n| n.replace(',', ""))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// What quantities `text` states besides the numbers the question itself gives: "I worked 180
+/// hours, how much leave is that?" is not answered by a sentence that repeats "180 hours".
+pub fn stated_beyond(text: &str, question: &str) -> Stated {
+    let given = numbers(question);
     let mut s = Stated::default();
     let lower = text.to_lowercase();
     if lower.contains("분의") || lower.contains('%') || lower.contains("절반") {
@@ -211,13 +226,6 @@ pub fn stated(text: &str) -> Stated {
         || states_number_word(&lower)
     {
         s.quantity = true;
-    }
-    if ['$', '€', '£', '₩'].iter().any(|c| {
-        lower
-            .char_indices()
-            .any(|(i, ch)| ch == *c && next_is_digit(&lower[i + ch.len_utf8()..]))
-    }) {
-        s.money = true;
     }
     let chars: Vec<(usize, char)> = lower.char_indices().collect();
     let mut i = 0;
@@ -240,20 +248,15 @@ pub fn stated(text: &str) -> Stated {
             j += 1;
         }
         let end = chars.get(j).map_or(lower.len(), |c| c.0);
-        classify_number(&lower[..start], &lower[end..], &mut s);
+        if !given.contains(&lower[start..end].replace(',', "")) {
+            classify_number(&lower[..start], &lower[end..], &mut s);
+        }
         i = j.max(i + 1);
     }
     if s.money || s.share {
         s.quantity = true;
     }
     s
-}
-
-fn next_is_digit(rest: &str) -> bool {
-    rest.trim_start()
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit())
 }
 
 fn has_word(text: &str, word: &str) -> bool {
@@ -264,6 +267,10 @@ fn has_word(text: &str, word: &str) -> bool {
 /// Add what one number states, given the text before and after it.
 fn classify_number(before: &str, after: &str, s: &mut Stated) {
     let before_trim = before.trim_end();
+    if before_trim.ends_with(['$', '€', '£', '₩']) {
+        s.money = true;
+        return;
+    }
     // 제3조, 제2항, 법률 제12345호: a place in the documents.
     if before.ends_with('제') || before_trim.ends_with("별표") || before_trim.ends_with("별지")
     {
@@ -395,6 +402,15 @@ mod tests {
         assert!(stated("up to two weeks in a row").quantity);
         assert!(stated("Write one blog / month.").quantity);
         assert!(stated("Salaries are paid on the 7th of every month.").quantity);
+    }
+
+    #[test]
+    fn the_numbers_of_the_question_are_not_an_answer() {
+        let q = "I worked 180 hours last month, how many hours of paid leave is that";
+        assert!(!stated_beyond("If you've worked for 180 hours/month.", q).quantity);
+        assert!(stated_beyond("You get 18 hours of paid leave a month.", q).quantity);
+        assert!(!stated_beyond("$1,200 or 1,200 dollars", "a $1200 monitor").money);
+        assert!(stated_beyond("up to $1,500", "a $1200 monitor").money);
     }
 
     #[test]

@@ -42,15 +42,36 @@ const MAX_CHARS: usize = 700;
 
 /// Split a passage into answering units: sentences of prose, list items, statute paragraphs
 /// (①) and items (1., 가.), a lead that announces items ("다음 각 호", a trailing colon) joined
-/// with the items it announces.
+/// with the items it announces, and a table joined with the lead that announces it ("연가 일수는
+/// 다음과 같다") — a row alone ("│1년 이상 3년 미만 │15 │") answers nothing without its header.
 pub fn units(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut lead_open = false;
     let mut items_joined = 0;
+    let mut table_open = false;
     for raw in text.lines() {
         let line = clean_line(raw);
         if line.chars().count() < 3 {
             continue;
+        }
+        match table_line(&line) {
+            TableLine::Border => continue,
+            TableLine::Row(row) => {
+                match out.last_mut() {
+                    Some(last) if (lead_open || table_open) && items_joined < MAX_ROWS => {
+                        last.push_str(if table_open { "; " } else { " " });
+                        last.push_str(&row);
+                        items_joined += 1;
+                    }
+                    _ => {
+                        out.push(row);
+                        items_joined = 1;
+                    }
+                }
+                table_open = true;
+                continue;
+            }
+            TableLine::Not => table_open = false,
         }
         let item = is_item(&line);
         if item && lead_open && items_joined < 8 {
@@ -77,6 +98,39 @@ pub fn units(text: &str) -> Vec<String> {
     out
 }
 
+/// Rows of one table kept with its lead.
+const MAX_ROWS: usize = 16;
+
+enum TableLine {
+    /// ┌──┬──┐, |---|---|, or a row of empty cells.
+    Border,
+    /// A row's cells, joined by " | ".
+    Row(String),
+    Not,
+}
+
+fn table_line(line: &str) -> TableLine {
+    const SEPARATORS: [char; 3] = ['│', '|', '┃'];
+    let first = line.chars().next().unwrap_or(' ');
+    let box_drawing = |c: char| ('\u{2500}'..='\u{257F}').contains(&c);
+    if !(SEPARATORS.contains(&first) || box_drawing(first)) {
+        return TableLine::Not;
+    }
+    let cells: Vec<&str> = line
+        .split(SEPARATORS)
+        .map(str::trim)
+        .filter(|c| {
+            c.chars()
+                .any(|ch| !(box_drawing(ch) || matches!(ch, '-' | ':' | '+' | ' ')))
+        })
+        .collect();
+    if cells.is_empty() {
+        TableLine::Border
+    } else {
+        TableLine::Row(cells.join(" | "))
+    }
+}
+
 fn clean_line(raw: &str) -> String {
     let mut s = raw.trim().to_string();
     // Markdown that carries no words: emphasis around statute paragraph marks, list bullets,
@@ -85,6 +139,10 @@ fn clean_line(raw: &str) -> String {
         s = s.replace(from, to);
     }
     let s = s.trim_start_matches(['#', '-', '*', '>', ' ']);
+    // An image carries no words the answer could quote.
+    if s.starts_with("<img") {
+        return String::new();
+    }
     without_amendment_notes(s).trim().to_string()
 }
 
@@ -131,7 +189,16 @@ fn is_item(line: &str) -> bool {
 
 fn announces_items(unit: &str) -> bool {
     let t = unit.trim_end();
-    t.ends_with(':') || t.contains("다음 각 호") || t.contains("다음 각 목")
+    t.ends_with(':')
+        || [
+            "다음 각 호",
+            "다음 각 목",
+            "다음과 같다",
+            "다음 표",
+            "as follows",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
 }
 
 /// Words that end with a dot without ending a sentence.
@@ -247,7 +314,7 @@ pub fn select(
             if score == 0.0 {
                 continue;
             }
-            if asked != Asked::Other && quantity::stated(&unit).answers(asked) {
+            if asked != Asked::Other && quantity::stated_beyond(&unit, question).answers(asked) {
                 score += 0.15;
                 asked_stated |= p < 3;
             }
@@ -339,6 +406,23 @@ mod tests {
         assert!(u[1].starts_with("① 행정기관의 장은"));
         assert!(u[1].contains("1. 질병") && u[1].contains("2. 감염병"));
         assert!(u[2].starts_with("② 병가 일수"));
+    }
+
+    #[test]
+    fn a_table_reads_with_the_lead_that_announces_it() {
+        let text = "① 공무원의 재직기간별 연가 일수는 다음과 같다.\n<img src=\"x.png\" alt=\"img\">\n┌────┬───┐\n│재직기간 │연가 일수 │\n├────┼───┤\n│1년 이상 3년 미만 │15 │\n│    │    │\n│6년 이상 │21 │\n└────┴───┘\n② 연가는 나누어 쓸 수 있다.";
+        assert_eq!(
+            units(text),
+            vec![
+                "① 공무원의 재직기간별 연가 일수는 다음과 같다. 재직기간 | 연가 일수; 1년 이상 3년 미만 | 15; 6년 이상 | 21".to_string(),
+                "② 연가는 나누어 쓸 수 있다.".to_string(),
+            ]
+        );
+        // A table without a lead is one unit of its own, header first.
+        assert_eq!(
+            units("| Level | Days |\n|---|---|\n| Junior | 10 |"),
+            vec!["Level | Days; Junior | 10".to_string()]
+        );
     }
 
     #[test]
