@@ -1,5 +1,5 @@
-//! The kind of fact a question asks for (an amount of money, another quantity, or neither) and
-//! whether a piece of text states one. The sentence selection prefers the sentences that state
+//! The kind of fact a question asks for (an amount of money, an identifier such as an email
+//! address or a code, another quantity, or none of these) and whether a piece of text states one. The sentence selection prefers the sentences that state
 //! what was asked; the decision notices when none of the passages does ("how much is the parking
 //! fee?" over rules that mention parking but give no amount). Numbers that only name a place in
 //! the documents — 제3조, 제2항, 별표 1, Section 4 — are not quantities.
@@ -9,10 +9,33 @@
 pub enum Asked {
     /// How much money: an amount, or a share of one ("2분의 1", "80%").
     Money,
+    /// An email address, a phone number, a code or a link ("who do I email", "employer code").
+    Identifier,
     /// How many, how long, when, until when, what age, what percentage.
     Quantity,
     Other,
 }
+
+const EN_IDENTIFIER: [&str; 9] = [
+    "email",
+    "e-mail",
+    "phone",
+    " code",
+    "link",
+    "url",
+    "website",
+    "extension",
+    "address",
+];
+const KO_IDENTIFIER: [&str; 7] = [
+    "이메일",
+    "전화번호",
+    "연락처",
+    "주소",
+    "코드",
+    "링크",
+    "홈페이지",
+];
 
 const EN_QUANTITY: [&str; 18] = [
     "how many",
@@ -83,8 +106,12 @@ pub fn asked(question: &str) -> Asked {
     let en_money = EN_MONEY.iter().any(|w| q.contains(w)) && asks_amount;
     let ko_money = (q.contains("얼마") && !KO_NOT_MONEY.iter().any(|w| q.contains(w)))
         || KO_MONEY.iter().any(|w| q.contains(w));
+    let identifier =
+        EN_IDENTIFIER.iter().any(|w| q.contains(w)) || KO_IDENTIFIER.iter().any(|w| q.contains(w));
     if en_money || ko_money {
         Asked::Money
+    } else if identifier {
+        Asked::Identifier
     } else if quantity {
         Asked::Quantity
     } else {
@@ -100,6 +127,8 @@ pub struct Stated {
     pub share: bool,
     /// Any quantity with its unit (money and shares included): "4 hours", "60일", "twice".
     pub quantity: bool,
+    /// An email address, a link, a phone number or a code of four or more digits.
+    pub identifier: bool,
 }
 
 impl Stated {
@@ -108,6 +137,7 @@ impl Stated {
     pub fn answers(self, asked: Asked) -> bool {
         match asked {
             Asked::Money => self.money || self.share,
+            Asked::Identifier => self.identifier,
             Asked::Quantity => self.quantity,
             Asked::Other => true,
         }
@@ -227,6 +257,13 @@ pub fn stated_beyond(text: &str, question: &str) -> Stated {
     {
         s.quantity = true;
     }
+    s.identifier = lower.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        w.contains("http")
+            || w.starts_with("www.")
+            || w.split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+    });
     let chars: Vec<(usize, char)> = lower.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -248,8 +285,16 @@ pub fn stated_beyond(text: &str, question: &str) -> Stated {
             j += 1;
         }
         let end = chars.get(j).map_or(lower.len(), |c| c.0);
-        if !given.contains(&lower[start..end].replace(',', "")) {
-            classify_number(&lower[..start], &lower[end..], &mut s);
+        let number = &lower[start..end];
+        let (before, after) = (&lower[..start], &lower[end..]);
+        if !given.contains(&number.replace(',', "")) && !names_a_place(before, after) {
+            classify_number(before, after, &mut s);
+            // A code or a phone number: four or more digits that are not a year.
+            let digits = number.chars().filter(char::is_ascii_digit).count();
+            let year = digits == 4 && (number.starts_with("19") || number.starts_with("20"));
+            if digits >= 4 && !year && !number.contains(',') {
+                s.identifier = true;
+            }
         }
         i = j.max(i + 1);
     }
@@ -265,22 +310,29 @@ fn has_word(text: &str, word: &str) -> bool {
 }
 
 /// Add what one number states, given the text before and after it.
-fn classify_number(before: &str, after: &str, s: &mut Stated) {
+/// Whether a number names a place in the documents: 제3조, 제2항, 법률 제12345호, 별표 2, 3조,
+/// Section 4.
+fn names_a_place(before: &str, after: &str) -> bool {
     let before_trim = before.trim_end();
-    if before_trim.ends_with(['$', '€', '£', '₩']) {
-        s.money = true;
-        return;
-    }
-    // 제3조, 제2항, 법률 제12345호: a place in the documents.
-    if before.ends_with('제') || before_trim.ends_with("별표") || before_trim.ends_with("별지")
-    {
-        return;
-    }
     let previous_word = before_trim
         .rsplit(|c: char| c.is_whitespace() || c == '(')
         .next()
         .unwrap_or("");
-    if EN_REFERENCES.contains(&previous_word) {
+    let rest = after.trim_start();
+    before.ends_with('제')
+        || before_trim.ends_with("별표")
+        || before_trim.ends_with("별지")
+        || EN_REFERENCES.contains(&previous_word)
+        || (["조", "항", "호", "장", "절", "편", "관", "목"]
+            .iter()
+            .any(|u| rest.starts_with(u))
+            && !rest.starts_with("호봉"))
+}
+
+/// Add what one number (not a place in the documents) states, given the text before and after.
+fn classify_number(before: &str, after: &str, s: &mut Stated) {
+    if before.trim_end().ends_with(['$', '€', '£', '₩']) {
+        s.money = true;
         return;
     }
     // 7th, 1st, 22nd: a date.
@@ -295,13 +347,6 @@ fn classify_number(before: &str, after: &str, s: &mut Stated) {
     let rest = after.trim_start();
     // Korean: the unit follows at once or after a space, magnitudes first (10만원, 1천 명).
     let ko = rest.trim_start_matches(|c: char| KO_MAGNITUDES.contains(&c) || c == ' ');
-    if ["조", "항", "호", "장", "절", "편", "관", "목"]
-        .iter()
-        .any(|u| rest.starts_with(u))
-        && !rest.starts_with("호봉")
-    {
-        return;
-    }
     if KO_MONEY_UNITS.iter().any(|u| ko.starts_with(u)) {
         s.money = true;
         return;
@@ -411,6 +456,22 @@ mod tests {
         assert!(stated_beyond("You get 18 hours of paid leave a month.", q).quantity);
         assert!(!stated_beyond("$1,200 or 1,200 dollars", "a $1200 monitor").money);
         assert!(stated_beyond("up to $1,500", "a $1200 monitor").money);
+    }
+
+    #[test]
+    fn identifiers_are_asked_for_and_found() {
+        assert_eq!(
+            asked("What's GSA's employer code for the Work Number?"),
+            Asked::Identifier
+        );
+        assert_eq!(asked("who do I email if I'm harassed"), Asked::Identifier);
+        assert_eq!(asked("인사팀 연락처가 어떻게 돼요?"), Asked::Identifier);
+        assert!(stated("GSA's TWN Employer Code is 10536").identifier);
+        assert!(stated("Write to antiharassment@hackerbay.io.").identifier);
+        assert!(stated("see https://example.org/form").identifier);
+        assert!(stated("전화 02-2100-1234").identifier);
+        assert!(!stated("Since 2019, leave is 20 days.").identifier);
+        assert!(!stated("at least 1,000 dollars").identifier);
     }
 
     #[test]
