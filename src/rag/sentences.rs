@@ -252,8 +252,9 @@ fn split_sentences(line: &str) -> Vec<String> {
 /// A retrieved passage as the selection reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Passage<'a> {
-    /// The section path: it often names the topic the question uses, so its terms count for
-    /// every unit of the passage, but it is never chosen itself.
+    /// The section path ("Handbook > Leave > Medical Leave"): it often names the topic the
+    /// question uses, so its terms count for the whole passage and its nearest heading's for
+    /// every unit of it, but it is never chosen itself.
     pub section: &'a str,
     pub text: &'a str,
 }
@@ -270,6 +271,13 @@ pub fn select(
     if concepts.is_empty() || passages.is_empty() {
         return Selection::default();
     }
+    // A unit is read with its passage's nearest heading ("Medical Leave", "제15조 (연가 일수)"):
+    // the headings above it (the document's title, a chapter) are shared by many passages and
+    // lent every sentence of a broad page the question's words ("Salary and Leave Policy").
+    let heading_sets: Vec<HashSet<String>> = passages
+        .iter()
+        .map(|p| passage_terms(analyzer, p.section.rsplit(" > ").next().unwrap_or("")))
+        .collect();
     let section_sets: Vec<HashSet<String>> = passages
         .iter()
         .map(|p| passage_terms(analyzer, p.section))
@@ -309,7 +317,7 @@ pub fn select(
     for (p, passage) in passages.iter().enumerate().take(answer_from) {
         for unit in units(passage.text) {
             let mut terms = passage_terms(analyzer, &unit);
-            terms.extend(section_sets[p].iter().cloned());
+            terms.extend(heading_sets[p].iter().cloned());
             let mut score = covered(&terms);
             if score == 0.0 {
                 continue;
@@ -489,6 +497,26 @@ mod tests {
         );
         assert!(s.chosen.iter().all(|c| !c.text.contains("supervisor")));
         assert!(s.best > 0.5 && s.rare_coverage > 0.5, "{s:#?}");
+    }
+
+    #[test]
+    fn a_document_title_does_not_lend_its_words_to_every_sentence() {
+        let a = Analyzer::default();
+        let paycheck = Passage {
+            section: "Paycheck > Introduction",
+            text: "Your Salary is processed on 1st of month. We always pay on time.",
+        };
+        let leave = Passage {
+            section: "Salary and Leave Policy > Leave Policy",
+            text: "You get 18 hours of paid leaves a month. Leave days are not accumulated.",
+        };
+        let s = select(
+            &a,
+            "what day of the month is salary paid?",
+            &[paycheck, leave],
+            2,
+        );
+        assert!(s.chosen[0].text.contains("1st of month"), "{s:#?}");
     }
 
     #[test]
