@@ -124,6 +124,32 @@ fn ingest_search_and_ask_from_the_command_line() {
         "{recorded:?}"
     );
 
+    // The operator's own questions: the figures, and the decision they were made with.
+    let qa = dir.path().join("qa.jsonl");
+    std::fs::write(
+        &qa,
+        concat!(
+            r#"{"id": "b1", "question": "What is the TTS bug bounty program?", "answerable": true, "expected": {"source": "bug-bounty"}}"#,
+            "\n",
+            r#"{"id": "u1", "question": "What is the wifi password in the canteen?", "answerable": false}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = regula(&data)
+        .env("REGULA__LLM__BACKEND", "none")
+        .args(["eval", "qa"])
+        .arg(&qa)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("| abstention precision |"), "{text}");
+    assert!(
+        text.contains("decision: built-in") && text.contains("en: answers from p >= "),
+        "the operating point is printed: {text}"
+    );
+
     // Same content again: nothing is re-embedded.
     std::fs::remove_file(folder.join("broken.pdf")).unwrap();
     let out = regula(&data)

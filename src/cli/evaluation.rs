@@ -10,9 +10,17 @@ pub(super) async fn evaluate(
     match command {
         EvalCommand::Qa { file } => {
             let cases = eval::read_qa(file)?;
+            let source = settings.retrieval.decision_model.clone();
             let app = App::build(settings, Parts::Full).await?;
             let report = eval::score_qa(eval::run_qa(&app.rag, &cases, "", true).await?);
-            print_qa(file, &report, json_out)
+            print_qa(file, &report, json_out)?;
+            if !json_out {
+                println!(
+                    "\n{}",
+                    describe_decision(&app.rag.decision, source.as_deref())
+                );
+            }
+            Ok(())
         }
         EvalCommand::Collections {
             manifest,
@@ -20,10 +28,19 @@ pub(super) async fn evaluate(
             retrieval_only,
             lang,
         } => {
+            let source = settings.retrieval.decision_model.clone();
+            let decision = match &source {
+                Some(path) => crate::rag::decision::DecisionModel::load(path)?,
+                None => crate::rag::decision::DecisionModel::builtin(),
+            };
             let results =
                 over_collections(settings, manifest, work, !retrieval_only, lang.as_deref())
                     .await?;
-            print_collections(&results, json_out)
+            print_collections(&results, json_out)?;
+            if !json_out {
+                println!("\n{}", describe_decision(&decision, source.as_deref()));
+            }
+            Ok(())
         }
         EvalCommand::Feedback { out } => {
             let store = Store::open(&settings.database_url()).await?;
@@ -118,6 +135,26 @@ pub(super) fn print_qa(
         println!("\nmissed: {}", misses.join(", "));
     }
     Ok(())
+}
+
+/// The decision the figures were made with: where it comes from, and per language its features
+/// and operating point (the probability from which it answers).
+fn describe_decision(model: &crate::rag::decision::DecisionModel, source: Option<&Path>) -> String {
+    let from = source.map_or("built-in (resources/decision.json)".to_string(), |p| {
+        p.display().to_string()
+    });
+    let lang = |name: &str, l: &crate::rag::decision::Logistic| {
+        format!(
+            "{name}: answers from p >= {:.2} on {}",
+            l.threshold,
+            l.features.join(", ")
+        )
+    };
+    format!(
+        "decision: {from}; {}; {}",
+        lang("en", &model.en),
+        lang("ko", &model.ko)
+    )
 }
 
 pub(super) fn print_beir(r: &eval::BeirReport, json_out: bool) -> anyhow::Result<()> {
