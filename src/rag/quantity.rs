@@ -1,8 +1,9 @@
 //! The kind of fact a question asks for (an amount of money, an identifier such as an email
-//! address or a code, another quantity, or none of these) and whether a piece of text states one. The sentence selection prefers the sentences that state
-//! what was asked; the decision notices when none of the passages does ("how much is the parking
-//! fee?" over rules that mention parking but give no amount). Numbers that only name a place in
-//! the documents — 제3조, 제2항, 별표 1, Section 4 — are not quantities.
+//! address or a code, another quantity, or none of these) and whether a piece of text states one.
+//! The sentence selection prefers the sentences that state what was asked; the decision can
+//! notice when none of the passages does ("how much is the parking fee?" over rules that mention
+//! parking but give no amount). Numbers that only name a place in the documents — 제3조, 제2항,
+//! 별표 1, Section 4 — are not quantities.
 
 /// The kind of fact a question asks for, as far as its words tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,25 +17,31 @@ pub enum Asked {
     Other,
 }
 
-const EN_IDENTIFIER: [&str; 9] = [
-    "email",
-    "e-mail",
-    "phone",
-    " code",
-    "link",
-    "url",
+/// Narrow on purpose: "my work phone was stolen" or "the code of conduct" ask for no identifier.
+const EN_IDENTIFIER: [&str; 14] = [
+    "email address",
+    "who do i email",
+    "who should i email",
+    "what email",
+    "which email",
+    "phone number",
+    "what code",
+    "which code",
+    "employer code",
+    "code for",
+    " url",
     "website",
-    "extension",
-    "address",
+    "link to",
+    "extension number",
 ];
 const KO_IDENTIFIER: [&str; 7] = [
     "이메일",
     "전화번호",
     "연락처",
-    "주소",
     "코드",
     "링크",
     "홈페이지",
+    "메일 주소",
 ];
 
 const EN_QUANTITY: [&str; 18] = [
@@ -466,6 +473,11 @@ mod tests {
         );
         assert_eq!(asked("who do I email if I'm harassed"), Asked::Identifier);
         assert_eq!(asked("인사팀 연락처가 어떻게 돼요?"), Asked::Identifier);
+        assert_eq!(
+            asked("someone stole my work phone, what should I do?"),
+            Asked::Other
+        );
+        assert_eq!(asked("where is the code of conduct?"), Asked::Other);
         assert!(stated("GSA's TWN Employer Code is 10536").identifier);
         assert!(stated("Write to antiharassment@hackerbay.io.").identifier);
         assert!(stated("see https://example.org/form").identifier);
