@@ -29,10 +29,7 @@ pub(super) async fn evaluate(
             lang,
         } => {
             let source = settings.retrieval.decision_model.clone();
-            let decision = match &source {
-                Some(path) => crate::rag::decision::DecisionModel::load(path)?,
-                None => crate::rag::decision::DecisionModel::builtin(),
-            };
+            let decision = crate::rag::decision::DecisionModel::configured(source.as_deref())?;
             let results =
                 over_collections(settings, manifest, work, !retrieval_only, lang.as_deref())
                     .await?;
@@ -330,12 +327,7 @@ fn search_and_report(
             );
         }
         let rows: Vec<eval::fit::Outcome> = nested.into_iter().map(|(o, _)| o).collect();
-        let (am, alo, ahi) = eval::fit::spread(&rows, |r| r.answered_correctly);
-        let (pm, plo, phi) = eval::fit::spread(&rows, |r| r.abstention_precision);
-        let (rm, rlo, rhi) = eval::fit::spread(&rows, |r| r.abstention_recall);
-        println!(
-            "nested: answered correctly {am:.3} [{alo:.3}–{ahi:.3}], abstention P {pm:.3} [{plo:.3}–{phi:.3}], R {rm:.3} [{rlo:.3}–{rhi:.3}]"
-        );
+        println!("nested: {}", eval::fit::summary(&rows));
     }
     Ok(())
 }
@@ -396,12 +388,7 @@ fn fit_and_report(
             );
         }
         for (name, rows) in [("current", before), ("refit", cv)] {
-            let (am, alo, ahi) = fit::spread(rows, |r| r.answered_correctly);
-            let (pm, plo, phi) = fit::spread(rows, |r| r.abstention_precision);
-            let (rm, rlo, rhi) = fit::spread(rows, |r| r.abstention_recall);
-            println!(
-                "{name}: answered correctly {am:.3} [{alo:.3}–{ahi:.3}], abstention P {pm:.3} [{plo:.3}–{phi:.3}], R {rm:.3} [{rlo:.3}–{rhi:.3}]"
-            );
+            println!("{name}: {}", fit::summary(rows));
         }
     }
     println!(

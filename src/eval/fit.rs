@@ -105,9 +105,7 @@ impl Recipe {
             l2,
         }
     }
-}
 
-impl Recipe {
     /// Every feature is one the decision computes.
     pub fn check(&self) -> Result<(), String> {
         let names = crate::rag::decision::FEATURE_NAMES;
@@ -131,48 +129,56 @@ pub fn fit(cases: &[&CaseResult], context: usize, recipe: &Recipe) -> Logistic {
     model
 }
 
+/// The collections among `cases`, each once, in name order.
+fn collection_names<'a>(cases: &[&'a CaseResult]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = cases.iter().map(|c| c.collection.as_str()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The cases of `collection`, and those of every other collection.
+fn split<'a>(
+    cases: &[&'a CaseResult],
+    collection: &str,
+) -> (Vec<&'a CaseResult>, Vec<&'a CaseResult>) {
+    cases.iter().partition(|c| c.collection == collection)
+}
+
+/// `recipe` fitted on `train` and judged on `held_out`'s cases `test`.
+fn judge(
+    held_out: &str,
+    train: &[&CaseResult],
+    test: &[&CaseResult],
+    context: usize,
+    recipe: &Recipe,
+) -> Outcome {
+    let model = fit(train, context, recipe);
+    let answers: Vec<bool> = test.iter().map(|c| model.answers(&c.features)).collect();
+    outcome(held_out, test, &answers, context, Some(model.threshold))
+}
+
 /// One row per collection: the model fitted on the other collections of the language.
 pub fn leave_one_collection_out(
     cases: &[&CaseResult],
     context: usize,
     recipe: &Recipe,
 ) -> Vec<Outcome> {
-    let mut names: Vec<&str> = cases.iter().map(|c| c.collection.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .iter()
+    collection_names(cases)
+        .into_iter()
         .map(|held_out| {
-            let train: Vec<&CaseResult> = cases
-                .iter()
-                .filter(|c| c.collection != *held_out)
-                .copied()
-                .collect();
-            let test: Vec<&CaseResult> = cases
-                .iter()
-                .filter(|c| c.collection == *held_out)
-                .copied()
-                .collect();
-            let model = fit(&train, context, recipe);
-            let answers: Vec<bool> = test.iter().map(|c| model.answers(&c.features)).collect();
-            outcome(held_out, &test, &answers, context, Some(model.threshold))
+            let (test, train) = split(cases, held_out);
+            judge(held_out, &train, &test, context, recipe)
         })
         .collect()
 }
 
 /// The rows of a decision already made (the `abstained` of each case), per collection.
 pub fn as_decided(cases: &[&CaseResult], context: usize) -> Vec<Outcome> {
-    let mut names: Vec<&str> = cases.iter().map(|c| c.collection.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .iter()
+    collection_names(cases)
+        .into_iter()
         .map(|name| {
-            let of: Vec<&CaseResult> = cases
-                .iter()
-                .filter(|c| c.collection == *name)
-                .copied()
-                .collect();
+            let (of, _) = split(cases, name);
             let answers: Vec<bool> = of.iter().map(|c| !c.abstained).collect();
             outcome(name, &of, &answers, context, None)
         })
@@ -186,6 +192,16 @@ pub fn spread(rows: &[Outcome], figure: impl Fn(&Outcome) -> f64) -> (f64, f64, 
     let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
     let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     (mean, min, max)
+}
+
+/// "answered correctly mean [min–max], abstention P …, R …" over collections.
+pub fn summary(rows: &[Outcome]) -> String {
+    let (am, alo, ahi) = spread(rows, |r| r.answered_correctly);
+    let (pm, plo, phi) = spread(rows, |r| r.abstention_precision);
+    let (rm, rlo, rhi) = spread(rows, |r| r.abstention_recall);
+    format!(
+        "answered correctly {am:.3} [{alo:.3}–{ahi:.3}], abstention P {pm:.3} [{plo:.3}–{phi:.3}], R {rm:.3} [{rlo:.3}–{rhi:.3}]"
+    )
 }
 
 /// A recipe and how it did on the collections it was not fitted on.
@@ -259,19 +275,13 @@ pub fn nested(
     context: usize,
     max_features: usize,
 ) -> Vec<(Outcome, Recipe)> {
-    let mut names: Vec<&str> = cases.iter().map(|c| c.collection.as_str()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .iter()
+    collection_names(cases)
+        .into_iter()
         .filter_map(|held_out| {
-            let (test, train): (Vec<&CaseResult>, Vec<&CaseResult>) =
-                cases.iter().partition(|c| c.collection == *held_out);
+            let (test, train) = split(cases, held_out);
             let best = search(&train, context, max_features).into_iter().next()?;
-            let model = fit(&train, context, &best.recipe);
-            let answers: Vec<bool> = test.iter().map(|c| model.answers(&c.features)).collect();
             Some((
-                outcome(held_out, &test, &answers, context, Some(model.threshold)),
+                judge(held_out, &train, &test, context, &best.recipe),
                 best.recipe,
             ))
         })

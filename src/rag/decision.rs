@@ -32,8 +32,9 @@ pub struct Features {
     pub top_score: f32,
     /// The number of concepts in the question, over ten (coverage is harder for long questions).
     pub length: f32,
-    /// 1 unless the question asks for an amount or another quantity and no sentence of the top
-    /// three passages that meets the question states one ("how much is the parking fee?").
+    /// 1 unless the question asks for a kind of fact (an amount, an identifier, another quantity)
+    /// and no sentence of the top three passages that meets the question states one ("how much
+    /// is the parking fee?").
     #[serde(default = "one")]
     pub asked_stated: f32,
 }
@@ -225,6 +226,11 @@ impl DecisionModel {
     pub fn builtin() -> Self {
         Self::parse(BUILTIN, "resources/decision.json")
             .unwrap_or_else(|e| panic!("the built-in decision model is invalid: {e}"))
+    }
+
+    /// The model `retrieval.decision_model` names, or the built-in one.
+    pub fn configured(path: Option<&Path>) -> Result<Self, DecisionError> {
+        path.map_or_else(|| Ok(Self::builtin()), Self::load)
     }
 
     pub fn load(path: &Path) -> Result<Self, DecisionError> {
