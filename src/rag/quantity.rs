@@ -182,7 +182,7 @@ const EN_REFERENCES: [&str; 9] = [
     "section", "sections", "article", "chapter", "part", "§", "u.s.c.", "cfr", "step",
 ];
 const EN_MONEY_UNITS: [&str; 6] = ["dollars", "dollar", "usd", "euros", "eur", "cents"];
-const EN_SHARE_UNITS: [&str; 3] = ["percent", "%", "per"];
+const EN_SHARE_UNITS: [&str; 2] = ["percent", "%"];
 const EN_UNITS: [&str; 40] = [
     "day",
     "days",
@@ -230,23 +230,19 @@ const EN_NUMBER_WORDS: [&str; 16] = [
     "twelve", "fifteen", "twenty", "thirty", "sixty",
 ];
 
-/// Read what quantities `text` states.
-pub fn stated(text: &str) -> Stated {
-    stated_beyond(text, "")
-}
-
-/// The numbers written in digits in `text` ("1,200" as "1200").
-fn numbers(text: &str) -> Vec<String> {
+/// The numbers written in digits in `text` ("1,200" as "1200"): a question's, for
+/// `stated_beyond`.
+pub fn numbers(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_ascii_digit() || c == ','))
         .map(|n| n.replace(',', ""))
         .filter(|n| !n.is_empty())
         .collect()
 }
 
-/// What quantities `text` states besides the numbers the question itself gives: "I worked 180
-/// hours, how much leave is that?" is not answered by a sentence that repeats "180 hours".
-pub fn stated_beyond(text: &str, question: &str) -> Stated {
-    let given = numbers(question);
+/// What quantities `text` states besides the numbers the question itself `given` (see `numbers`):
+/// "I worked 180 hours, how much leave is that?" is not answered by a sentence that repeats
+/// "180 hours".
+pub fn stated_beyond(text: &str, given: &[String]) -> Stated {
     let mut s = Stated::default();
     let lower = text.to_lowercase();
     if lower.contains("분의") || lower.contains('%') || lower.contains("절반") {
@@ -378,7 +374,7 @@ fn classify_number(before: &str, after: &str, s: &mut Stated) {
             s.money = true;
             return;
         }
-        if EN_SHARE_UNITS.contains(first) && *first != "per" {
+        if EN_SHARE_UNITS.contains(first) {
             s.share = true;
             return;
         }
@@ -412,6 +408,11 @@ fn states_number_word(lower: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `text` states, with no numbers given by a question.
+    fn stated(text: &str) -> Stated {
+        stated_beyond(text, &[])
+    }
 
     #[test]
     fn questions_ask_for_money_another_quantity_or_neither() {
@@ -459,10 +460,10 @@ mod tests {
     #[test]
     fn the_numbers_of_the_question_are_not_an_answer() {
         let q = "I worked 180 hours last month, how many hours of paid leave is that";
-        assert!(!stated_beyond("If you've worked for 180 hours/month.", q).quantity);
-        assert!(stated_beyond("You get 18 hours of paid leave a month.", q).quantity);
-        assert!(!stated_beyond("$1,200 or 1,200 dollars", "a $1200 monitor").money);
-        assert!(stated_beyond("up to $1,500", "a $1200 monitor").money);
+        assert!(!stated_beyond("If you've worked for 180 hours/month.", &numbers(q)).quantity);
+        assert!(stated_beyond("You get 18 hours of paid leave a month.", &numbers(q)).quantity);
+        assert!(!stated_beyond("$1,200 or 1,200 dollars", &numbers("a $1200 monitor")).money);
+        assert!(stated_beyond("up to $1,500", &numbers("a $1200 monitor")).money);
     }
 
     #[test]

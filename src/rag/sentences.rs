@@ -312,6 +312,7 @@ pub fn select(
     let whole_word_coverage = best_of_top3(&|terms| weighted(&|c| c.met_whole_in(terms)));
 
     let asked = quantity::asked(question);
+    let given = quantity::numbers(question);
     let mut asked_stated = asked == Asked::Other;
     let mut scored: Vec<Chosen> = Vec::new();
     for (p, passage) in passages.iter().enumerate().take(answer_from) {
@@ -322,7 +323,7 @@ pub fn select(
             if score == 0.0 {
                 continue;
             }
-            if asked != Asked::Other && quantity::stated_beyond(&unit, question).answers(asked) {
+            if asked != Asked::Other && quantity::stated_beyond(&unit, &given).answers(asked) {
                 score += 0.15;
                 asked_stated |= p < 3;
             }
