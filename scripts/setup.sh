@@ -10,6 +10,8 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 dpkg -s libclang1-14 >/dev/null 2>&1 || need+=(libclang1-14)
 dpkg -s libclang-common-14-dev >/dev/null 2>&1 || need+=(libclang-common-14-dev)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+# MeCab, loaded at run time to read Korean questions (its dictionary comes from PyPI).
+dpkg -s libmecab2 >/dev/null 2>&1 || need+=(libmecab2)
 # The browser tests drive headless Chromium through chromedriver.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)

@@ -11,7 +11,9 @@ use crate::embed::{CrossEncoder, EmbedError, Embedder, FastEmbedder, Reranker};
 use crate::index::{EdgeIndex, IndexError, RemoteIndex, VectorIndex};
 use crate::ingest::originals::Originals;
 use crate::ingest::{IngestError, Ingestor};
+use crate::lexical::Analyzer;
 use crate::llm::{Generator, LlamaGenerator, LlmError, OpenAiGenerator};
+use crate::morphology::{KoreanTagger, MorphologyError};
 use crate::rag::prompt::{PromptError, Prompts};
 use crate::rag::Rag;
 use crate::store::{Backend, Recovery, Store, StoreError};
@@ -39,6 +41,8 @@ pub enum AppError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Decision(#[from] crate::rag::decision::DecisionError),
+    #[error(transparent)]
+    Morphology(#[from] MorphologyError),
 }
 
 /// The configured vector index: a Qdrant server when `index.qdrant_url` is set, else the
@@ -127,6 +131,7 @@ impl App {
             embedder,
             generator,
             reranker,
+            korean,
         } = models;
         let prompts = Prompts::load(&settings.prompts_dir)?;
         let store = Store::open(&settings.database_url()).await?;
@@ -155,6 +160,7 @@ impl App {
             &settings,
         );
         rag.reranker = reranker;
+        rag.analyzer = Analyzer::default().with_korean(korean);
         if let Some(path) = &settings.retrieval.decision_model {
             rag.decision = crate::rag::decision::DecisionModel::load(path)?;
         }
@@ -279,6 +285,8 @@ pub struct Models {
     /// None: retrieval only (search, eval of retrieval).
     pub generator: Option<Arc<dyn Generator>>,
     pub reranker: Option<Arc<dyn Reranker>>,
+    /// None: a Korean question's every word is a concept (see `Analyzer::concepts`).
+    pub korean: Option<Arc<KoreanTagger>>,
 }
 
 impl Models {
@@ -288,8 +296,22 @@ impl Models {
             embedder: load_embedder(settings).await?,
             generator: load_generator(settings, parts).await?,
             reranker: load_reranker(settings).await?,
+            korean: load_korean_tagger(settings).await?,
         })
     }
+}
+
+/// MeCab on mecab-ko-dic, unless `models.korean_dictionary` is empty.
+pub async fn load_korean_tagger(
+    settings: &Settings,
+) -> Result<Option<Arc<KoreanTagger>>, AppError> {
+    let Some((library, dictionary)) = settings.korean_tagger_paths() else {
+        return Ok(None);
+    };
+    let tagger = tokio::task::spawn_blocking(move || KoreanTagger::load(&library, &dictionary))
+        .await
+        .map_err(|e| MorphologyError::Analyze(e.to_string()))??;
+    Ok(Some(Arc::new(tagger)))
 }
 
 async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, AppError> {

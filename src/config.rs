@@ -83,6 +83,12 @@ pub struct ModelSettings {
     pub embedding: PathBuf,
     /// ONNX Runtime shared library, loaded at run time.
     pub onnxruntime: PathBuf,
+    /// mecab-ko-dic folder (Korean morphology for the answer decision). Empty: run without it,
+    /// every word of a Korean question then counts, and the shipped decision is less accurate.
+    pub korean_dictionary: PathBuf,
+    /// MeCab shared library: a path under `dir`, else a name the system loader finds
+    /// (Debian's libmecab2).
+    pub mecab_library: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -363,6 +369,8 @@ impl Default for ModelSettings {
             llm: PathBuf::from("SmolLM2-135M-Instruct.Q4_1.gguf"),
             embedding: PathBuf::from("minilm"),
             onnxruntime: PathBuf::from("libonnxruntime.so.1.24.4"),
+            korean_dictionary: PathBuf::from("mecab-ko-dic"),
+            mecab_library: PathBuf::from("libmecab.so.2"),
         }
     }
 }
@@ -536,6 +544,22 @@ impl Settings {
     }
     pub fn onnxruntime_path(&self) -> PathBuf {
         self.models.dir.join(&self.models.onnxruntime)
+    }
+    /// The Korean tagger's library and dictionary, or None when morphology is switched off.
+    pub fn korean_tagger_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        if self.models.korean_dictionary.as_os_str().is_empty() {
+            return None;
+        }
+        let bundled = self.models.dir.join(&self.models.mecab_library);
+        let library = if bundled.is_file() {
+            bundled
+        } else {
+            self.models.mecab_library.clone()
+        };
+        Some((
+            library,
+            self.models.dir.join(&self.models.korean_dictionary),
+        ))
     }
 }
 

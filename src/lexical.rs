@@ -7,9 +7,12 @@
 //! applied by Qdrant's sparse `Idf` modifier at query time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
+
+use crate::morphology::{naming_part, KoreanTagger, Morpheme};
 
 /// BM25 parameters for the document side.
 const K1: f32 = 1.2;
@@ -209,6 +212,9 @@ impl Thesaurus {
 pub struct Analyzer {
     stemmer: Stemmer,
     thesaurus: Thesaurus,
+    /// Tells a Korean question's naming words from the rest (see `concepts`); without it every
+    /// word of the question is a concept.
+    korean: Option<Arc<KoreanTagger>>,
 }
 
 impl Default for Analyzer {
@@ -216,7 +222,16 @@ impl Default for Analyzer {
         Self {
             stemmer: Stemmer::create(Algorithm::English),
             thesaurus: Thesaurus::builtin(),
+            korean: None,
         }
+    }
+}
+
+impl Analyzer {
+    /// This analyzer reading Korean questions with `tagger`.
+    pub fn with_korean(mut self, tagger: Option<Arc<KoreanTagger>>) -> Self {
+        self.korean = tagger;
+        self
     }
 }
 
@@ -441,19 +456,33 @@ impl Concept {
 
 impl Analyzer {
     /// The concepts of a question, one per content word (stopwords and question words carry
-    /// none), with its thesaurus expansions as alternatives.
+    /// none), with its thesaurus expansions as alternatives. With a Korean tagger, a Hangul word
+    /// stands for what its nouns name (통보받았는데 -> 통보), and a word that names nothing (a
+    /// verb, an adverb, 것/수/때) is no concept unless the thesaurus knows it (잘렸는데 -> 해고).
     pub fn concepts(&self, question: &str) -> Vec<Concept> {
         let normalized: String = question.nfkc().collect::<String>().to_lowercase();
+        let words: Vec<(usize, &str)> = word_spans(&normalized);
+        let naming = self.naming_parts(&normalized, &words);
         let mut out: Vec<Concept> = Vec::new();
-        for word in normalized
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
+        for (i, &(_, word)) in words.iter().enumerate() {
             // The same terms the index holds: a Hangul word gives its stem, then its bigrams.
             let mut terms = Vec::new();
             let hangul = word.chars().all(is_hangul);
+            let expansions = self.thesaurus.expand(word);
+            let mut extra_word = None;
             if hangul {
-                korean_terms(word, &mut terms);
+                match naming.as_ref().map(|n| n[i].as_deref()) {
+                    Some(Some(part)) => {
+                        // The noun as the index holds it: bare (휴가 -> 휴, the particle rule
+                        // cannot tell) and with a particle (휴가는 -> 휴가): either meets it.
+                        korean_terms(part, &mut terms);
+                        if terms.first().is_some_and(|t| t[2..] != *part) {
+                            extra_word = Some(format!("k:{part}"));
+                        }
+                    }
+                    Some(None) if expansions.is_empty() => continue,
+                    _ => korean_terms(word, &mut terms),
+                }
             } else {
                 self.word_terms(word, &mut terms);
             }
@@ -466,7 +495,8 @@ impl Analyzer {
                 Vec::new()
             };
             let mut words = terms;
-            for expansion in self.thesaurus.expand(word).split_whitespace() {
+            words.extend(extra_word);
+            for expansion in expansions.split_whitespace() {
                 if expansion.chars().all(is_hangul) {
                     words.push(format!("k:{}", strip_particle(expansion)));
                 } else {
@@ -480,6 +510,53 @@ impl Analyzer {
         }
         out
     }
+
+    /// For each of `words` (spans of `text`), the naming part of its morphemes; None when there
+    /// is no tagger, no Hangul, or the analysis cannot be laid over the words (then every word
+    /// counts, as without a tagger).
+    fn naming_parts(&self, text: &str, words: &[(usize, &str)]) -> Option<Vec<Option<String>>> {
+        let tagger = self.korean.as_ref()?;
+        if !text.chars().any(is_hangul) {
+            return None;
+        }
+        let morphemes = tagger
+            .analyze(text)
+            .map_err(|e| tracing::warn!(error = %e, "Korean analysis failed; every word counts"))
+            .ok()?;
+        let mut per_word: Vec<Vec<Morpheme>> = vec![Vec::new(); words.len()];
+        let mut cursor = 0;
+        for m in morphemes {
+            let start = cursor + text.get(cursor..)?.find(m.surface.as_str())?;
+            cursor = start + m.surface.len();
+            if let Some(w) = words
+                .iter()
+                .position(|&(at, word)| start >= at && start < at + word.len())
+            {
+                per_word[w].push(m);
+            }
+        }
+        Some(per_word.iter().map(|m| naming_part(m)).collect())
+    }
+}
+
+/// The words of `text` (runs of letters and digits) with their byte offsets.
+fn word_spans(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
 }
 
 /// The distinct terms of a passage, for `Concept::met_in`.

@@ -16,6 +16,7 @@ pub mod lexical;
 pub mod llm;
 pub mod metrics;
 pub mod migrate;
+pub mod morphology;
 pub mod rag;
 pub mod store;
 

@@ -188,6 +188,20 @@ fn a_missing_model_names_the_file_and_the_fix() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-reranker/model.onnx"), "{err}");
+    // So is a missing Korean dictionary: the message names the folder and both ways out.
+    let out = regula(dir.path())
+        .env("REGULA__MODELS__KOREAN_DICTIONARY", "no-such-dic")
+        .args(["search", "anything"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-dic")
+            && err.contains("fetch-models.sh")
+            && err.contains("korean_dictionary"),
+        "{err}"
+    );
 }
 
 #[test]

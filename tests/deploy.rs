@@ -160,6 +160,9 @@ fn compose_services_are_complete_and_ordered() {
     assert!(template.contains("${REGULA_UPSTREAM}") && template.contains("proxy_buffering off"));
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).expect("Dockerfile");
     assert!(dockerfile.contains("--features $FEATURES") && dockerfile.contains("AS runtime"));
+    // The runtime loads MeCab for Korean questions (models.korean_dictionary is on by default).
+    let runtime = &dockerfile[dockerfile.find("AS runtime").expect("runtime stage")..];
+    assert!(runtime.contains("libmecab2"), "the runtime image installs libmecab2");
 }
 
 #[test]

@@ -167,7 +167,8 @@ pub struct Rag {
     pub reranker: Option<Arc<dyn Reranker>>,
     /// Answer or abstain (the built-in model unless `retrieval.decision_model` names another).
     pub decision: DecisionModel,
-    analyzer: Analyzer,
+    /// Question and passage terms; reads Korean questions with the tagger when one is loaded.
+    pub analyzer: Analyzer,
 }
 
 /// What retrieval found for a question (stage 1 of `Rag::ask`).

@@ -197,6 +197,7 @@ pub async fn build_app(mut settings: Settings) -> Arc<App> {
                 embedder: Arc::new(doubles::HashingEmbedder),
                 generator,
                 reranker: None,
+                korean: None,
             },
         )
         .await

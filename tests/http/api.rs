@@ -604,6 +604,40 @@ async fn a_narrowed_upload_through_the_typed_test_client() {
     assert!(!outsider.contains("sabbatical.md"), "{outsider}");
 }
 
+/// A Korean question asked the way employees talk ("…더 받아야 하는 건가요?") is judged on what
+/// it names (야근, 수당, 통상임금, 퍼센트), not on its verbs and endings, which no statute uses:
+/// it is answered from 제56조. A question about something the act does not regulate, in the same
+/// everyday words, is still refused.
+#[tokio::test]
+async fn an_everyday_korean_question_is_judged_on_what_it_names() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &["ko-labor-law/labor-standards-act.md"],
+    );
+    let (status, v) = app
+        .ask("야근하면 수당은 통상임금의 몇 퍼센트를 더 받아야 하는 건가요?")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["abstained"], false, "{v:#}");
+    assert!(
+        v["answer"].as_str().unwrap().contains("100분의 50"),
+        "{v:#}"
+    );
+    assert!(
+        v["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["section"].as_str().unwrap().contains("제56조")),
+        "{v:#}"
+    );
+    let (_, v) = app.ask("사내 식당 점심 메뉴는 어디서 확인하나요?").await;
+    assert_eq!(v["abstained"], true, "{v:#}");
+}
+
 /// With generation off (`llm.backend = "none"`), the answer is the one to three sentences of the
 /// passages that state the asked fact, each with its citation; the citation's quote is that
 /// sentence, not the whole passage (the passage dialog shows the passage).
