@@ -511,9 +511,11 @@ impl Analyzer {
         out
     }
 
-    /// For each of `words` (spans of `text`), the naming part of its morphemes; None when there
-    /// is no tagger, no Hangul, or the analysis cannot be laid over the words (then every word
-    /// counts, as without a tagger).
+    /// For each of `words` (spans of `text`), the naming part of its morphemes (only Hangul words
+    /// are read); None when there is no tagger, or the analysis fails or cannot be laid over the
+    /// words (then every word counts, as without a tagger). The question is read whole, for
+    /// context (중, 번, 시 after a number or a noun are dependent nouns, alone they read as
+    /// nouns); a morpheme belongs to the word it starts in.
     fn naming_parts(&self, text: &str, words: &[(usize, &str)]) -> Option<Vec<Option<String>>> {
         let tagger = self.korean.as_ref()?;
         if !text.chars().any(is_hangul) {
@@ -523,20 +525,43 @@ impl Analyzer {
             .analyze(text)
             .map_err(|e| tracing::warn!(error = %e, "Korean analysis failed; every word counts"))
             .ok()?;
-        let mut per_word: Vec<Vec<Morpheme>> = vec![Vec::new(); words.len()];
-        let mut cursor = 0;
-        for m in morphemes {
-            let start = cursor + text.get(cursor..)?.find(m.surface.as_str())?;
-            cursor = start + m.surface.len();
-            if let Some(w) = words
+        let per_word = morphemes_per_word(text, words, morphemes)?;
+        Some(
+            words
                 .iter()
-                .position(|&(at, word)| start >= at && start < at + word.len())
-            {
-                per_word[w].push(m);
-            }
-        }
-        Some(per_word.iter().map(|m| naming_part(m)).collect())
+                .zip(&per_word)
+                .map(|(&(_, word), m)| {
+                    if word.chars().all(is_hangul) {
+                        naming_part(m)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        )
     }
+}
+
+/// `morphemes` of `text` grouped by the word of `words` each starts in; None when a morpheme's
+/// text is not found in order.
+fn morphemes_per_word(
+    text: &str,
+    words: &[(usize, &str)],
+    morphemes: Vec<Morpheme>,
+) -> Option<Vec<Vec<Morpheme>>> {
+    let mut per_word: Vec<Vec<Morpheme>> = vec![Vec::new(); words.len()];
+    let mut cursor = 0;
+    for m in morphemes {
+        let start = cursor + text.get(cursor..)?.find(m.surface.as_str())?;
+        cursor = start + m.surface.len();
+        if let Some(w) = words
+            .iter()
+            .position(|&(at, word)| start >= at && start < at + word.len())
+        {
+            per_word[w].push(m);
+        }
+    }
+    Some(per_word)
 }
 
 /// The words of `text` (runs of letters and digits) with their byte offsets.
@@ -734,5 +759,33 @@ mod tests {
     fn korean_question_is_detected() {
         assert!(is_korean("연차휴가는 며칠인가요?"));
         assert!(!is_korean("How many days of leave (연차) do I get?"));
+    }
+
+    #[test]
+    fn a_morpheme_belongs_to_the_word_it_starts_in() {
+        // Debian's MeCab reads across the space: 올해 성과급은 as 올해 + 성 + 과 + 급 + 은.
+        let text = "올해 성과급은 언제?";
+        let m = |s: &str, t: &str| Morpheme {
+            surface: s.into(),
+            tag: t.into(),
+        };
+        let morphemes = vec![
+            m("올해", "NNG"),
+            m("성", "XSN"),
+            m("과", "JC"),
+            m("급", "NNG"),
+            m("은", "JX"),
+            m("언제", "MAG"),
+            m("?", "SF"),
+        ];
+        let words = word_spans(text);
+        let per_word = morphemes_per_word(text, &words, morphemes.clone()).unwrap();
+        let parts: Vec<Option<String>> = per_word.iter().map(|m| naming_part(m)).collect();
+        assert_eq!(
+            parts,
+            vec![Some("올해".to_string()), Some("성과급".to_string()), None]
+        );
+        // A morpheme that is not in the text: no grouping (every word then counts).
+        assert!(morphemes_per_word("다른 글", &word_spans("다른 글"), morphemes).is_none());
     }
 }

@@ -44,16 +44,20 @@ impl Morpheme {
     }
 }
 
-/// The naming part of one word's morphemes: its nouns with their affixes, in order ("통보받았는데"
-/// -> "통보", "초과근무하면" -> "초과근무"); None when nothing in the word names a thing.
+/// The naming part of one word's morphemes: the word up to its last noun (or its affix), what
+/// follows cut ("통보받았는데" -> "통보", "초과근무하면" -> "초과근무"); None when nothing in the word
+/// names a thing. What comes before a noun stays: inside one word it is an unknown compound
+/// MeCab splits (사원증 as 사 + 원증, 단톡방 as 단 + 톡 + 방), not a separate idea.
 pub fn naming_part(morphemes: &[Morpheme]) -> Option<String> {
-    if !morphemes.iter().any(Morpheme::names) {
-        return None;
-    }
-    Some(
-        morphemes
+    let last = morphemes.iter().rposition(Morpheme::names)?;
+    let end = last
+        + morphemes[last + 1..]
             .iter()
-            .filter(|m| m.names() || m.affix())
+            .take_while(|m| m.affix())
+            .count();
+    Some(
+        morphemes[..=end]
+            .iter()
             .map(|m| m.surface.as_str())
             .collect(),
     )
@@ -237,6 +241,17 @@ mod tests {
             m("나요", "EF"),
         ];
         assert_eq!(naming_part(&w).as_deref(), Some("재발급"));
+        // 계약직이라는: so does a suffix.
+        let w = [
+            m("계약", "NNG"),
+            m("직", "XSN"),
+            m("이", "VCP"),
+            m("라는", "ETM"),
+        ];
+        assert_eq!(naming_part(&w).as_deref(), Some("계약직"));
+        // 사원증을: an unknown compound MeCab splits stays whole.
+        let w = [m("사", "NR"), m("원증", "NNG"), m("을", "JKO")];
+        assert_eq!(naming_part(&w).as_deref(), Some("사원증"));
     }
 
     #[test]

@@ -162,7 +162,10 @@ fn compose_services_are_complete_and_ordered() {
     assert!(dockerfile.contains("--features $FEATURES") && dockerfile.contains("AS runtime"));
     // The runtime loads MeCab for Korean questions (models.korean_dictionary is on by default).
     let runtime = &dockerfile[dockerfile.find("AS runtime").expect("runtime stage")..];
-    assert!(runtime.contains("libmecab2"), "the runtime image installs libmecab2");
+    assert!(
+        runtime.contains("libmecab2"),
+        "the runtime image installs libmecab2"
+    );
 }
 
 #[test]
