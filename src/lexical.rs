@@ -233,6 +233,11 @@ impl Analyzer {
         self.korean = tagger;
         self
     }
+
+    /// Whether Korean questions are read with a morphological analyzer.
+    pub fn reads_korean(&self) -> bool {
+        self.korean.is_some()
+    }
 }
 
 /// A sparse vector as parallel arrays (indices unique).

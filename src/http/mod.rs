@@ -203,6 +203,8 @@ async fn readyz(State(app): State<AppState>) -> Response {
         "ready": ready,
         "model": app.generator.as_ref().map(|g| g.name().to_string()),
         "embedding_model": app.embedder.model_id(),
+        // False: models.korean_dictionary is off, Korean questions are judged word by word.
+        "korean_morphology": app.rag.analyzer.reads_korean(),
         "points": chunks.ok(),
     }));
     let status = if ready {

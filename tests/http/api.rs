@@ -274,6 +274,8 @@ async fn readiness_reports_models_and_index() {
         .unwrap();
     assert_eq!(v["ready"], true, "{v}");
     assert!(v["points"].as_u64().unwrap() > 50, "{v}");
+    // The real models include the Korean dictionary; the fast tier's doubles do not.
+    assert_eq!(v["korean_morphology"], !common::fast_tier(), "{v}");
 }
 
 #[tokio::test]
