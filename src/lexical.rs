@@ -436,7 +436,9 @@ pub fn term_id(term: &str) -> u32 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Concept {
     words: Vec<String>,
-    bigrams: Vec<String>,
+    /// The syllable bigrams of the word and of each long Korean thesaurus equivalent, one group
+    /// each (가산임금 is met by 가산하여 … 통상임금).
+    bigrams: Vec<Vec<String>>,
 }
 
 impl Concept {
@@ -449,13 +451,11 @@ impl Concept {
     /// Whether a passage with these terms (see `passage_terms`) meets the concept.
     pub fn met_in(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
         self.met_whole_in(passage_terms)
-            || (!self.bigrams.is_empty()
-                && 2 * self
-                    .bigrams
-                    .iter()
-                    .filter(|b| passage_terms.contains(*b))
-                    .count()
-                    >= self.bigrams.len())
+            || self.bigrams.iter().any(|group| {
+                !group.is_empty()
+                    && 2 * group.iter().filter(|b| passage_terms.contains(*b)).count()
+                        >= group.len()
+            })
     }
 }
 
@@ -494,8 +494,8 @@ impl Analyzer {
             if terms.is_empty() {
                 continue;
             }
-            let bigrams = if hangul {
-                terms.split_off(1)
+            let mut bigrams = if hangul {
+                vec![terms.split_off(1)]
             } else {
                 Vec::new()
             };
@@ -503,6 +503,11 @@ impl Analyzer {
             words.extend(extra_word);
             for expansion in expansions.split_whitespace() {
                 if expansion.chars().all(is_hangul) {
+                    let mut t = Vec::new();
+                    korean_terms(expansion, &mut t);
+                    if t.len() > 1 {
+                        bigrams.push(t.split_off(1));
+                    }
                     words.push(format!("k:{}", strip_particle(expansion)));
                 } else {
                     self.word_terms(&expansion.to_lowercase(), &mut words);
@@ -700,6 +705,11 @@ mod tests {
         // A long word is met by half its syllable pairs: 연차휴가 in 연차 유급휴가.
         let leave = a.concepts("연차휴가는 며칠인가요");
         assert!(concept_coverage(&a, &leave, "15일의 연차 유급휴가를 주어야 한다") > 0.0);
+        // A thesaurus equivalent is met the same way: 수당 -> 가산임금, in 가산하여 … 통상임금.
+        let pay = a.concepts("수당");
+        let overtime = "통상임금의 100분의 50 이상을 가산하여 근로자에게 지급하여야 한다";
+        assert_eq!(concept_coverage(&a, &pay, overtime), 1.0);
+        assert_eq!(concept_coverage(&a, &pay, "통상임금을 지급한다"), 0.0);
         // English words are stemmed and met by the handbook's words.
         let en = a.concepts("How many vacation days do I get?");
         assert!(concept_coverage(&a, &en, "Employees earn annual leave each pay period") > 0.0);
