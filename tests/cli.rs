@@ -204,6 +204,30 @@ fn a_missing_model_names_the_file_and_the_fix() {
     );
 }
 
+/// `bench questions` reads the same Korean questions with and without MeCab, in one process.
+#[test]
+fn bench_questions_compares_reading_with_and_without_the_tagger() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = regula(&dir.path().join("data"))
+        .current_dir(common::repo())
+        .args(["--json", "bench", "questions", "--runs", "1"])
+        .output()
+        .unwrap();
+    let rows = json_of(&out);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows[0]["reader"].as_str().unwrap().contains("baseline"));
+    let questions = rows[0]["questions"].as_u64().unwrap();
+    assert!(
+        questions >= 150,
+        "the four Korean development sets: {questions}"
+    );
+    // The tagger leaves out the verbs, endings and adverbs: fewer concepts per question.
+    let concepts = |r: &Value| r["concepts_per_question"].as_f64().unwrap();
+    assert!(concepts(&rows[1]) < concepts(&rows[0]), "{rows:#?}");
+    assert!(rows[1]["p50_us"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn pages_without_text_are_skipped_not_failed() {
     let dir = tempfile::tempdir().unwrap();

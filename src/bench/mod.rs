@@ -4,6 +4,7 @@
 pub mod embed;
 pub mod generate;
 pub mod ingest;
+pub mod questions;
 pub mod search;
 
 pub use crate::eval::metrics::percentile;

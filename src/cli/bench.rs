@@ -85,6 +85,19 @@ pub(super) async fn bench(
             .await??;
             report(&r, json_out, crate::bench::embed::print)
         }
+        BenchCommand::Questions { ref files, runs } => {
+            let questions = crate::bench::questions::load(files)?;
+            let tagger = crate::app::load_korean_tagger(settings)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("models.korean_dictionary is off: nothing to compare")
+                })?;
+            let rows = tokio::task::spawn_blocking(move || {
+                crate::bench::questions::run(&questions, tagger, runs)
+            })
+            .await?;
+            report(&rows, json_out, |r| crate::bench::questions::print(r))
+        }
         BenchCommand::Search {
             ref sizes,
             queries,

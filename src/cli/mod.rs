@@ -179,6 +179,18 @@ pub enum BenchCommand {
         #[arg(long, default_value = ".venv-bench/bin/python")]
         python: PathBuf,
     },
+    /// Reading questions (their concepts, for the answer decision) with the Korean tagger vs
+    /// without it, on the same question files: questions/s and p50/p95/p99.
+    Questions {
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "tests/eval/ko.jsonl,tests/eval/questions/ko-civil-service.jsonl,tests/eval/questions/ko-travel.jsonl,tests/eval/questions/ko-fixed-term.jsonl"
+        )]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Retrieval latency (p50/p95/p99) per mode, with and without a group filter, on synthetic
     /// indexes of the given sizes; load, index build, disk and memory per size.
     Search {
