@@ -308,9 +308,13 @@ pub async fn load_korean_tagger(
     let Some((library, dictionary)) = settings.korean_tagger_paths() else {
         return Ok(None);
     };
+    let shown = dictionary.display().to_string();
     let tagger = tokio::task::spawn_blocking(move || KoreanTagger::load(&library, &dictionary))
         .await
-        .map_err(|e| MorphologyError::Analyze(e.to_string()))??;
+        .map_err(|e| MorphologyError::Open {
+            dictionary: shown,
+            reason: e.to_string(),
+        })??;
     Ok(Some(Arc::new(tagger)))
 }
 

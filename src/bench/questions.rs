@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::eval::metrics::percentile;
+use crate::eval::read_qa;
 use crate::lexical::Analyzer;
 use crate::morphology::KoreanTagger;
 
@@ -24,23 +25,11 @@ pub struct Row {
     pub concepts_per_question: f64,
 }
 
-/// The `question` field of every line of these JSON-lines files.
+/// The questions of these QA files (the format `eval qa` reads).
 pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
-            if let Some(q) = v["question"].as_str() {
-                out.push(q.to_string());
-            }
-        }
+        out.extend(read_qa(path)?.into_iter().map(|case| case.question));
     }
     anyhow::ensure!(!out.is_empty(), "no questions in {paths:?}");
     Ok(out)
