@@ -98,7 +98,7 @@ impl Recipe {
         let (features, l2): (&[&str], f32) = if korean {
             (&["concept_coverage", "top_score"], 0.01)
         } else {
-            (&["dense", "margin", "agreement"], 0.3)
+            (&["dense", "sentence", "margin"], 0.01)
         };
         Recipe {
             features: features.iter().map(|f| f.to_string()).collect(),
@@ -326,6 +326,7 @@ mod tests {
                 top_score: 0.5,
                 length: 0.5,
                 asked_stated: 1.0,
+                closest_sentence: strength,
             },
             mode: None,
         }

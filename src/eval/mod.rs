@@ -157,15 +157,9 @@ pub async fn run_qa(
     let mut results = Vec::new();
     for case in cases {
         let started = std::time::Instant::now();
-        let hits = rag
-            .retrieve(
-                &case.question,
-                None,
-                rag.retrieval.top_k.max(5),
-                SearchMode::Hybrid,
-            )
+        let (hits, features) = rag
+            .retrieve_assessed(&case.question, rag.retrieval.top_k.max(5))
             .await?;
-        let features = rag.assess(&case.question, &hits);
         let hit_rank = case.expected.as_ref().and_then(|e| {
             hits.iter()
                 .take(5)

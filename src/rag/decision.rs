@@ -37,13 +37,19 @@ pub struct Features {
     /// is the parking fee?").
     #[serde(default = "one")]
     pub asked_stated: f32,
+    /// The highest cosine similarity to the question of an answering unit (sentence, list item,
+    /// 항) of the top three passages that meets its concepts (0 when the model does not read
+    /// the language): a passage can be near the question while none of its sentences says what
+    /// is asked.
+    #[serde(default)]
+    pub closest_sentence: f32,
 }
 
 fn one() -> f32 {
     1.0
 }
 
-pub const N: usize = 10;
+pub const N: usize = 11;
 
 pub const FEATURE_NAMES: [&str; N] = [
     "dense",
@@ -56,6 +62,7 @@ pub const FEATURE_NAMES: [&str; N] = [
     "top_score",
     "length",
     "asked_stated",
+    "closest_sentence",
 ];
 
 impl Features {
@@ -71,6 +78,7 @@ impl Features {
             self.top_score,
             self.length,
             self.asked_stated,
+            self.closest_sentence,
         ]
     }
 }
@@ -276,6 +284,7 @@ mod tests {
             top_score: 0.5,
             length: 0.4,
             asked_stated: 1.0,
+            closest_sentence: dense,
         }
     }
 

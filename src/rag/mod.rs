@@ -178,6 +178,10 @@ struct Retrieved {
     lang: Lang,
     hits: Vec<Hit>,
     features: Features,
+    /// The question's embedding (empty when the model does not read its language).
+    vector: Vec<f32>,
+    /// How close in meaning the first passages' answering units are to the question.
+    closeness: sentences::Closeness,
 }
 
 impl Rag {
@@ -226,11 +230,20 @@ impl Rag {
         limit: usize,
         mode: SearchMode,
     ) -> Result<Vec<Hit>, RagError> {
+        Ok(self.retrieve_embedded(query, groups, limit, mode).await?.0)
+    }
+
+    /// `retrieve`, and the query's embedding (empty when the search was sparse only).
+    async fn retrieve_embedded(
+        &self,
+        query: &str,
+        groups: Option<Vec<String>>,
+        limit: usize,
+        mode: SearchMode,
+    ) -> Result<(Vec<Hit>, Vec<f32>), RagError> {
         let query = self.check_question(query)?;
         let mode = match mode {
-            SearchMode::Hybrid if !self.multilingual_dense && Lang::of(&query) == Lang::Ko => {
-                SearchMode::Sparse
-            }
+            SearchMode::Hybrid if !self.reads_densely(Lang::of(&query)) => SearchMode::Sparse,
             other => other,
         };
         // A sparse-only search (a Korean question with an English-only model) needs no vector:
@@ -254,7 +267,7 @@ impl Rag {
         // from past the cut.
         let candidates = wanted.max(limit * 2);
         let request = SearchRequest {
-            dense,
+            dense: dense.clone(),
             sparse: self.analyzer.query_vector(&query),
             groups,
             mode,
@@ -282,7 +295,16 @@ impl Rag {
                 crate::embed::rerank::order_by(hits, &scores)
             }
         };
-        Ok(diversify(addenda_last(hits, &query), per_section, limit))
+        Ok((
+            diversify(addenda_last(hits, &query), per_section, limit),
+            dense,
+        ))
+    }
+
+    /// Whether the embedding model reads questions in `lang` (English always; Korean only with
+    /// a multilingual model).
+    fn reads_densely(&self, lang: Lang) -> bool {
+        lang == Lang::En || self.multilingual_dense
     }
 
     pub async fn search(
@@ -300,15 +322,40 @@ impl Rag {
             .collect())
     }
 
-    /// What the decision looks at for `question` and the passages retrieved for it.
-    pub fn assess(&self, question: &str, hits: &[Hit]) -> Features {
+    /// Retrieval for `question` and what the decision looks at (what `eval` measures).
+    pub async fn retrieve_assessed(
+        &self,
+        question: &str,
+        limit: usize,
+    ) -> Result<(Vec<Hit>, Features), RagError> {
+        let (hits, vector) = self
+            .retrieve_embedded(question, None, limit, SearchMode::Hybrid)
+            .await?;
+        let (features, _) = self.assess(question, &vector, &hits).await?;
+        Ok((hits, features))
+    }
+
+    /// What the decision looks at for `question` (embedded as `vector`, empty when the model
+    /// does not read its language) and the passages retrieved for it, and how close in meaning
+    /// their answering units are to it.
+    async fn assess(
+        &self,
+        question: &str,
+        vector: &[f32],
+        hits: &[Hit],
+    ) -> Result<(Features, sentences::Closeness), RagError> {
         let passages = as_passages(hits);
-        let selection = sentences::select(
-            &self.analyzer,
-            question,
-            &passages,
-            self.retrieval.context_passages,
-        );
+        let answer_from = self.retrieval.context_passages;
+        let closeness = self
+            .closeness(
+                question,
+                vector,
+                &passages[..answer_from.min(passages.len())],
+                sentences::Closeness::default(),
+            )
+            .await?;
+        let selection =
+            sentences::select(&self.analyzer, question, &passages, answer_from, &closeness);
         let closest = hits
             .iter()
             .enumerate()
@@ -316,7 +363,7 @@ impl Rag {
             .map(|(i, _)| i);
         let first = hits.first().map_or(0.0, |h| h.score);
         let fifth = hits.get(4).or(hits.last()).map_or(0.0, |h| h.score);
-        Features {
+        let features = Features {
             dense: hits.iter().map(|h| h.dense_similarity).fold(0.0, f32::max),
             concept_coverage: selection.concept_coverage,
             rare_coverage: selection.rare_coverage,
@@ -335,7 +382,45 @@ impl Rag {
             top_score: first / self.analyzer.query_vector(question).indices.len().max(1) as f32,
             length: selection.concepts as f32 / 10.0,
             asked_stated: if selection.asked_stated { 1.0 } else { 0.0 },
+            closest_sentence: selection.closest,
+        };
+        Ok((features, closeness))
+    }
+
+    /// How close in meaning the answering units of `passages` that meet `question` are to it
+    /// (embedded as `vector`; nothing when that is empty), reusing what `known` already holds.
+    async fn closeness(
+        &self,
+        question: &str,
+        vector: &[f32],
+        passages: &[sentences::Passage<'_>],
+        mut known: sentences::Closeness,
+    ) -> Result<sentences::Closeness, RagError> {
+        if vector.is_empty() || !self.retrieval.sentence_closeness {
+            return Ok(known);
         }
+        let mut wanted: Vec<String> = Vec::new();
+        for unit in sentences::meeting(&self.analyzer, question, passages) {
+            if wanted.len() == MAX_UNITS_EMBEDDED {
+                break;
+            }
+            if !known.contains(&unit) && !wanted.contains(&unit) {
+                wanted.push(unit);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(known);
+        }
+        let embedder = self.embedder.clone();
+        let (units, vectors) = tokio::task::spawn_blocking(move || {
+            embedder.embed_passages(&wanted).map(|v| (wanted, v))
+        })
+        .await
+        .map_err(|e| RagError::Internal(e.to_string()))??;
+        for (unit, v) in units.into_iter().zip(vectors) {
+            known.insert(unit, cosine(vector, &v));
+        }
+        Ok(known)
     }
 
     /// Stage 2: whether the decision answers a question in `lang` from `hits`, judged on their
@@ -377,21 +462,23 @@ impl Rag {
         if question.len() > self.max_question_bytes {
             question = asked;
         }
-        let hits = self
-            .retrieve(
+        let (hits, vector) = self
+            .retrieve_embedded(
                 &question,
                 request.groups.clone(),
                 self.retrieval.top_k,
                 SearchMode::Hybrid,
             )
             .await?;
-        let features = self.assess(&question, &hits);
+        let (features, closeness) = self.assess(&question, &vector, &hits).await?;
         tracing::debug!(?features, hits = hits.len(), "retrieved");
         Ok(Retrieved {
             question,
             lang,
             hits,
             features,
+            vector,
+            closeness,
         })
     }
 
@@ -430,13 +517,19 @@ impl Rag {
     ) -> Result<Answer, RagError> {
         let (lang, question) = (retrieved.lang, retrieved.question.as_str());
         // Stage 3, once: the quoted answer, what the model reads and the fallback are all these.
-        let chosen = sentences::select(
-            &self.analyzer,
-            question,
-            &as_passages(passages),
-            passages.len(),
-        )
-        .chosen;
+        // The passages may have lost instructions to the assistant since they were assessed:
+        // their changed units are embedded now.
+        let read = as_passages(passages);
+        let closeness = self
+            .closeness(
+                question,
+                &retrieved.vector,
+                &read,
+                retrieved.closeness.clone(),
+            )
+            .await?;
+        let chosen =
+            sentences::select(&self.analyzer, question, &read, passages.len(), &closeness).chosen;
         let Some(generator) = self.writer(lang) else {
             // Korean with a model that cannot write it (or no model): quote the regulation.
             return Ok(self.extractive(lang, passages, chosen, clock.timings(None, 0)));
@@ -638,6 +731,21 @@ impl Rag {
             message_id: None,
             timings_ms: timings,
         }
+    }
+}
+
+/// Answering units embedded for one question at most: a bound on the time one question costs
+/// the embedding model.
+const MAX_UNITS_EMBEDDED: usize = 64;
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let n = norm(a) * norm(b);
+    if n > 0.0 {
+        dot / n
+    } else {
+        0.0
     }
 }
 

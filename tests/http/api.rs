@@ -640,6 +640,41 @@ async fn an_everyday_korean_question_is_judged_on_what_it_names() {
     assert_eq!(v["abstained"], true, "{v:#}");
 }
 
+/// The sentences an English answer quotes are chosen by meaning as well as by the question's
+/// words: "the cap on credit hours I can bank" is answered by "You can have up to 24 credit hours
+/// accrued", which shares one word with it, not by the sentences that repeat "credit hours".
+#[tokio::test]
+async fn an_english_answer_quotes_the_sentence_that_means_the_answer() {
+    if common::fast_tier() {
+        return; // closeness in meaning needs the real embedding model
+    }
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &[
+            "en-18f-handbook/travel-and-leave/overtime.md",
+            "en-18f-handbook/travel-and-leave/leave.md",
+            "en-18f-handbook/general-information-and-resources/employee-resources-policies/employment-verification.md",
+        ],
+    );
+    for (question, fact) in [
+        (
+            "what's the cap on credit hours I can bank?",
+            "24 credit hours",
+        ),
+        ("What's GSA's employer code for the Work Number?", "10536"),
+        (
+            "can I borrow sick leave I haven't earned yet?",
+            "advanced sick leave",
+        ),
+    ] {
+        let (status, v) = app.ask(question).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["abstained"], false, "{question}: {v:#}");
+        let answer = v["answer"].as_str().unwrap();
+        assert!(answer.contains(fact), "{question}: {answer}");
+    }
+}
+
 /// With generation off (`llm.backend = "none"`), the answer is the one to three sentences of the
 /// passages that state the asked fact, each with its citation; the citation's quote is that
 /// sentence, not the whole passage (the passage dialog shows the passage).
