@@ -228,6 +228,49 @@ fn bench_questions_compares_reading_with_and_without_the_tagger() {
     assert!(rows[1]["p50_us"].as_f64().unwrap() > 0.0);
 }
 
+/// `bench answer` answers the same questions over the same index with sentences chosen by words
+/// only and by words and closeness in meaning, in one process; an empty index is a clear error.
+#[test]
+fn bench_answer_compares_choosing_sentences_with_and_without_closeness() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let questions = dir.path().join("q.jsonl");
+    std::fs::write(
+        &questions,
+        "{\"id\": \"a\", \"question\": \"how do I report a security bug?\", \"answerable\": true, \"expected\": {\"source\": \"bug-bounty\"}}\n\
+         {\"id\": \"b\", \"question\": \"what is the parking fee?\", \"answerable\": false}\n",
+    )
+    .unwrap();
+    let bench = |data: &std::path::Path| {
+        regula(data)
+            .args(["--json", "bench", "answer", "--runs", "1", "--files"])
+            .arg(&questions)
+            .output()
+            .unwrap()
+    };
+    let out = bench(&data);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("empty") && err.contains("ingest"), "{err}");
+
+    let ingested = regula(&data)
+        .args(["ingest", "--json"])
+        .arg(common::sample(
+            "en-18f-handbook/general-information-and-resources/tech-policies/bug-bounty.md",
+        ))
+        .output()
+        .unwrap();
+    json_of(&ingested);
+    let rows = json_of(&bench(&data));
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows[0]["answerer"].as_str().unwrap().contains("baseline"));
+    for r in rows {
+        assert_eq!(r["questions"], 2, "{r}");
+        assert!(r["p50_ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+}
+
 #[test]
 fn pages_without_text_are_skipped_not_failed() {
     let dir = tempfile::tempdir().unwrap();

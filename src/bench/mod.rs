@@ -1,6 +1,7 @@
 //! `regula bench`: performance measured against a baseline in the same process, printed as a
 //! table. Never a timed assertion in a test.
 
+pub mod answer;
 pub mod embed;
 pub mod generate;
 pub mod ingest;

@@ -85,6 +85,40 @@ pub(super) async fn bench(
             .await??;
             report(&r, json_out, crate::bench::embed::print)
         }
+        BenchCommand::Answer { ref files, runs } => {
+            let questions = crate::bench::questions::load(files)?;
+            let mut settings = settings.clone();
+            settings.llm.backend = crate::config::LlmBackend::None;
+            let app = App::build(settings.clone(), Parts::Retrieval).await?;
+            anyhow::ensure!(
+                app.index.count()? > 0,
+                "the index in {} is empty: ingest documents first (regula ingest)",
+                settings.data_dir.display()
+            );
+            let mut words_only = settings.clone();
+            words_only.retrieval.sentence_closeness = false;
+            let mut baseline = crate::rag::Rag::new(
+                app.embedder.clone(),
+                app.index.clone(),
+                None,
+                app.rag.prompts.clone(),
+                &words_only,
+            );
+            baseline.decision = app.rag.decision.clone();
+            baseline.reranker = app.rag.reranker.clone();
+            baseline.analyzer = crate::lexical::Analyzer::default()
+                .with_korean(crate::app::load_korean_tagger(&settings).await?);
+            let rows = crate::bench::answer::run(
+                &[
+                    ("question's words (baseline)", &baseline),
+                    ("words and closeness in meaning", &app.rag),
+                ],
+                &questions,
+                runs,
+            )
+            .await?;
+            report(&rows, json_out, |r| crate::bench::answer::print(r))
+        }
         BenchCommand::Questions { ref files, runs } => {
             let questions = crate::bench::questions::load(files)?;
             let tagger = crate::app::load_korean_tagger(settings)

@@ -179,6 +179,15 @@ pub enum BenchCommand {
         #[arg(long, default_value = ".venv-bench/bin/python")]
         python: PathBuf,
     },
+    /// The answer stage (retrieve, decide, quote the answering sentences; no generation) with
+    /// sentences chosen by closeness in meaning and words vs by words only, on the data dir's
+    /// index: questions/s and p50/p95/p99.
+    Answer {
+        #[arg(long, value_delimiter = ',', default_value = "tests/eval/en.jsonl")]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Reading questions (their concepts, for the answer decision) with the Korean tagger vs
     /// without it, on the same question files: questions/s and p50/p95/p99.
     Questions {
