@@ -227,6 +227,17 @@ impl Default for Analyzer {
     }
 }
 
+// By hand: the stemmer (a function pointer) is not `Clone`; every analyzer's is English.
+impl Clone for Analyzer {
+    fn clone(&self) -> Self {
+        Self {
+            stemmer: Stemmer::create(Algorithm::English),
+            thesaurus: self.thesaurus.clone(),
+            korean: self.korean.clone(),
+        }
+    }
+}
+
 impl Analyzer {
     /// This analyzer reading Korean questions with `tagger`.
     pub fn with_korean(mut self, tagger: Option<Arc<KoreanTagger>>) -> Self {

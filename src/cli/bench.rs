@@ -95,19 +95,10 @@ pub(super) async fn bench(
                 "the index in {} is empty: ingest documents first (regula ingest)",
                 settings.data_dir.display()
             );
-            let mut words_only = settings.clone();
-            words_only.retrieval.sentence_closeness = false;
-            let mut baseline = crate::rag::Rag::new(
-                app.embedder.clone(),
-                app.index.clone(),
-                None,
-                app.rag.prompts.clone(),
-                &words_only,
-            );
-            baseline.decision = app.rag.decision.clone();
-            baseline.reranker = app.rag.reranker.clone();
-            baseline.analyzer = crate::lexical::Analyzer::default()
-                .with_korean(crate::app::load_korean_tagger(&settings).await?);
+            let baseline = app.rag.with_retrieval(crate::config::RetrievalSettings {
+                sentence_closeness: false,
+                ..settings.retrieval.clone()
+            });
             let rows = crate::bench::answer::run(
                 &[
                     ("question's words (baseline)", &baseline),

@@ -207,6 +207,24 @@ impl Rag {
         }
     }
 
+    /// This pipeline with other retrieval settings, sharing its models, index, decision and
+    /// analyzer (what a benchmark compares against in one process).
+    pub fn with_retrieval(&self, retrieval: RetrievalSettings) -> Rag {
+        Rag {
+            embedder: self.embedder.clone(),
+            index: self.index.clone(),
+            generator: self.generator.clone(),
+            prompts: self.prompts.clone(),
+            retrieval,
+            llm: self.llm.clone(),
+            max_question_bytes: self.max_question_bytes,
+            multilingual_dense: self.multilingual_dense,
+            reranker: self.reranker.clone(),
+            decision: self.decision.clone(),
+            analyzer: self.analyzer.clone(),
+        }
+    }
+
     /// The trimmed question, or why it cannot be asked (empty, over the size limit).
     pub fn check_question(&self, question: &str) -> Result<String, RagError> {
         if question.len() > self.max_question_bytes {

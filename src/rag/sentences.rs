@@ -280,27 +280,33 @@ fn split_sentences(line: &str) -> Vec<String> {
     out
 }
 
-/// The units of `passages` that meet at least one of the question's concepts, read with their
-/// passage's nearest heading as `select` reads them: the only units `select` can choose, so the
-/// only ones worth embedding for their closeness.
+/// The units of `passages` that meet at least one of the question's concepts, read as `select`
+/// reads them: the only units `select` can choose, so the only ones worth embedding for their
+/// closeness.
 pub fn meeting(analyzer: &Analyzer, question: &str, passages: &[Passage]) -> Vec<String> {
     let concepts = analyzer.concepts(question);
-    let mut out = Vec::new();
-    for p in passages {
-        let heading = passage_terms(analyzer, nearest_heading(p.section));
-        for unit in units(p.text) {
-            let mut terms = passage_terms(analyzer, &unit);
-            terms.extend(heading.iter().cloned());
-            if concepts.iter().any(|c| c.met_in(&terms)) {
-                out.push(unit);
-            }
-        }
-    }
-    out
+    passages
+        .iter()
+        .flat_map(|p| read_units(analyzer, p))
+        .filter(|(_, terms)| concepts.iter().any(|c| c.met_in(terms)))
+        .map(|(unit, _)| unit)
+        .collect()
 }
 
-fn nearest_heading(section: &str) -> &str {
-    section.rsplit(" > ").next().unwrap_or("")
+/// The units of `passage`, each with the terms it is read with: its own and those of its
+/// passage's nearest heading ("Medical Leave", "제15조 (연가 일수)"). The headings above it (the
+/// document's title, a chapter) are shared by many passages and lent every sentence of a broad
+/// page the question's words ("Salary and Leave Policy").
+fn read_units(analyzer: &Analyzer, passage: &Passage) -> Vec<(String, HashSet<String>)> {
+    let heading = passage_terms(analyzer, passage.section.rsplit(" > ").next().unwrap_or(""));
+    units(passage.text)
+        .into_iter()
+        .map(|unit| {
+            let mut terms = passage_terms(analyzer, &unit);
+            terms.extend(heading.iter().cloned());
+            (unit, terms)
+        })
+        .collect()
 }
 
 /// A retrieved passage as the selection reads it.
@@ -326,13 +332,6 @@ pub fn select(
     if concepts.is_empty() || passages.is_empty() {
         return Selection::default();
     }
-    // A unit is read with its passage's nearest heading ("Medical Leave", "제15조 (연가 일수)"):
-    // the headings above it (the document's title, a chapter) are shared by many passages and
-    // lent every sentence of a broad page the question's words ("Salary and Leave Policy").
-    let heading_sets: Vec<HashSet<String>> = passages
-        .iter()
-        .map(|p| passage_terms(analyzer, nearest_heading(p.section)))
-        .collect();
     let section_sets: Vec<HashSet<String>> = passages
         .iter()
         .map(|p| passage_terms(analyzer, p.section))
@@ -372,9 +371,7 @@ pub fn select(
     let mut scored: Vec<Chosen> = Vec::new();
     let mut closest = 0.0f32;
     for (p, passage) in passages.iter().enumerate().take(answer_from) {
-        for unit in units(passage.text) {
-            let mut terms = passage_terms(analyzer, &unit);
-            terms.extend(heading_sets[p].iter().cloned());
+        for (unit, terms) in read_units(analyzer, passage) {
             let lexical = covered(&terms);
             // A unit that meets none of the question's concepts is not read, however close
             // (letting close ones in, from cosine 0.45 or 0.65, changed no development answer).
