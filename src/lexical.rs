@@ -86,7 +86,17 @@ const KO_STOPWORDS: &[&str] = &[
     "해도",
     "되요",
     "돼요",
+    // Nouns of time and place too general to be a topic (며칠 안에, 그 날, 한 달 동안).
+    "안",
+    "동안",
+    "날",
+    "달",
+    "끝",
 ];
+
+/// Beginnings of Korean question words (며칠이에요, 몇시간, 언제까지, 얼마씩, 최대): what a
+/// question asks, not what it is about.
+const KO_ASKING: &[&str] = &["며칠", "몇", "언제", "얼마", "최대", "최장", "최소"];
 
 /// Particles and endings stripped from the end of a Hangul word, longest first.
 const KO_SUFFIXES: &[&str] = &[
@@ -484,6 +494,12 @@ impl Analyzer {
             // The same terms the index holds: a Hangul word gives its stem, then its bigrams.
             let mut terms = Vec::new();
             let hangul = word.chars().all(is_hangul);
+            // A question word asks for the fact (see `quantity::asked`): no topic a passage must
+            // meet, even where the thesaurus maps it for retrieval (며칠 -> 이내 일수; the
+            // answer says "30일 전에").
+            if hangul && KO_ASKING.iter().any(|w| word.starts_with(w)) {
+                continue;
+            }
             let expansions = self.thesaurus.expand(word);
             let mut extra_word = None;
             if hangul {
@@ -725,6 +741,31 @@ mod tests {
         let en = a.concepts("How many vacation days do I get?");
         assert!(concept_coverage(&a, &en, "Employees earn annual leave each pay period") > 0.0);
         assert_eq!(concept_coverage(&a, &[], "anything"), 0.0);
+    }
+
+    #[test]
+    fn question_words_are_no_concept_and_everyday_words_meet_the_statutes() {
+        let a = Analyzer::default();
+        // 며칠 asks for the fact, which the answer states as "30일 전에" (no 이내, no 일수):
+        // without a tagger the concepts are 해고하려면, 전에, 미리 (-> 예고), 알려야.
+        let notice = a.concepts("해고하려면 며칠 전에 미리 알려야 하나요?");
+        assert_eq!(notice.len(), 4, "{notice:?}");
+        let article = "사용자는 근로자를 해고하려면 적어도 30일 전에 예고를 하여야 한다.";
+        assert_eq!(concept_coverage(&a, &notice, article), 0.75, "{notice:?}");
+        for asking in ["몇일이에요", "얼마씩", "최대", "언제부터"] {
+            assert!(a.concepts(asking).is_empty(), "{asking}");
+        }
+        // How employees say it: 주말 -> 휴일, 아이 -> 자녀, 해외 -> 국외.
+        let weekend = a.concepts("주말에 출근하면");
+        assert!(concept_coverage(&a, &weekend, "휴일에 근무한 경우") > 0.0);
+        let child = a.concepts("아이가 있는 공무원");
+        assert_eq!(
+            concept_coverage(&a, &child, "자녀가 있는 공무원"),
+            1.0,
+            "{child:?}"
+        );
+        let abroad = a.concepts("해외 출장");
+        assert_eq!(concept_coverage(&a, &abroad, "국외 출장의 여비"), 1.0);
     }
 
     #[test]

@@ -97,6 +97,26 @@ const KO_NOT_MONEY: [&str; 6] = [
     "얼마 후",
 ];
 const KO_MONEY: [&str; 6] = ["금액", "몇 원", "몇원", "만원", "만 원", "달러"];
+/// Endings of Korean nouns that name money (여비, 지원금, 이용료, 시간외근무수당, 월급): "얼마나"
+/// asks for an amount only beside one of them ("병가가 얼마나 되나요" asks how long).
+const KO_MONEY_NOUN_ENDINGS: [&str; 10] = [
+    "비", "금", "료", "수당", "임금", "급여", "월급", "연봉", "보수", "요금",
+];
+/// Nouns with those endings that are no money.
+const KO_NOT_MONEY_NOUNS: [&str; 9] = [
+    "지금", "방금", "조금", "준비", "대비", "장비", "설비", "비교", "금지",
+];
+
+/// Whether a Korean word, its particle aside, names money.
+fn names_money(word: &str) -> bool {
+    let noun = ["은", "는", "이", "가", "을", "를", "도", "으로", "로"]
+        .iter()
+        .find_map(|p| word.strip_suffix(p).filter(|n| n.chars().count() >= 2))
+        .unwrap_or(word);
+    noun.chars().count() >= 2
+        && KO_MONEY_NOUN_ENDINGS.iter().any(|e| noun.ends_with(e))
+        && !KO_NOT_MONEY_NOUNS.iter().any(|n| noun.ends_with(n))
+}
 
 pub fn asked(question: &str) -> Asked {
     let q = question.to_lowercase();
@@ -111,8 +131,10 @@ pub fn asked(question: &str) -> Asked {
             .iter()
             .any(|w| q.contains(w));
     let en_money = EN_MONEY.iter().any(|w| q.contains(w)) && asks_amount;
-    let ko_money = (q.contains("얼마") && !KO_NOT_MONEY.iter().any(|w| q.contains(w)))
-        || KO_MONEY.iter().any(|w| q.contains(w));
+    // "얼마예요", "얼마까지" ask for an amount; "얼마나" for one only beside a money noun.
+    let how_much = q.contains("얼마") && !KO_NOT_MONEY.iter().any(|w| q.contains(w));
+    let how_much_money = !q.contains("얼마나") || q.split_whitespace().any(names_money);
+    let ko_money = (how_much && how_much_money) || KO_MONEY.iter().any(|w| q.contains(w));
     let identifier =
         EN_IDENTIFIER.iter().any(|w| q.contains(w)) || KO_IDENTIFIER.iter().any(|w| q.contains(w));
     if en_money || ko_money {
@@ -431,6 +453,14 @@ mod tests {
         assert_eq!(asked("출장 일비는 하루에 몇 만원이에요?"), Asked::Money);
         assert_eq!(asked("회사 동호회 지원금은 얼마인가요?"), Asked::Money);
         assert_eq!(asked("연차는 얼마 동안 쓸 수 있어요?"), Asked::Quantity);
+        assert_eq!(
+            asked("8시간 일하면 쉬는시간은 얼마나 줘야 하나요?"),
+            Asked::Quantity
+        );
+        assert_eq!(asked("병가가 얼마나 되나요?"), Asked::Quantity);
+        assert_eq!(asked("가족여비는 얼마나 나와요?"), Asked::Money);
+        assert_eq!(asked("학자금 지원은 얼마나 나와요?"), Asked::Money);
+        assert_eq!(asked("준비 기간은 얼마나 줘요?"), Asked::Quantity);
         assert_eq!(asked("Is there a home office stipend?"), Asked::Other);
         assert_eq!(
             asked("how soon do I need to submit a reimbursement request?"),

@@ -640,6 +640,35 @@ async fn an_everyday_korean_question_is_judged_on_what_it_names() {
     assert_eq!(v["abstained"], true, "{v:#}");
 }
 
+/// A Korean question's own question words (몇 시간까지, 며칠) ask for the fact: the statute
+/// need not contain them, so "연장근무는 일주일에 몇 시간까지" is answered from 제53조 with its 12시간
+/// and the everyday 연장근무 meets the statute's 연장근로. A question about what the act does not
+/// regulate, asked with the same question words, is refused.
+#[tokio::test]
+async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &["ko-labor-law/labor-standards-act.md"],
+    );
+    let (status, v) = app.ask("연장근무는 일주일에 몇 시간까지 가능한가요?").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["abstained"], false, "{v:#}");
+    assert!(v["answer"].as_str().unwrap().contains("12시간"), "{v:#}");
+    assert!(
+        v["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["section"].as_str().unwrap().contains("제53조")),
+        "{v:#}"
+    );
+    let (_, v) = app.ask("회사 주차장은 몇 시까지 이용할 수 있나요?").await;
+    assert_eq!(v["abstained"], true, "{v:#}");
+}
+
 /// The sentences an English answer quotes are chosen by meaning as well as by the question's
 /// words: "the cap on credit hours I can bank" is answered by "You can have up to 24 credit hours
 /// accrued", which shares one word with it, not by the sentences that repeat "credit hours".
