@@ -473,7 +473,9 @@ impl Concept {
     pub fn met_in(&self, passage_terms: &std::collections::HashSet<String>) -> bool {
         self.met_whole_in(passage_terms)
             || self.bigrams.iter().any(|group| {
-                !group.is_empty()
+                group
+                    .first()
+                    .is_some_and(|head| passage_terms.contains(head))
                     && 2 * group.iter().filter(|b| passage_terms.contains(*b)).count()
                         >= group.len()
             })
@@ -766,6 +768,20 @@ mod tests {
         );
         let abroad = a.concepts("해외 출장");
         assert_eq!(concept_coverage(&a, &abroad, "국외 출장의 여비"), 1.0);
+        // Half of a compound's syllable pairs meet it only with its first pair: the modifier
+        // says which thing, the last syllables only what kind (회식비 is no 식비).
+        let dinner = a.concepts("회식비");
+        assert_eq!(concept_coverage(&a, &dinner, "식비는 별표 2에 따라"), 0.0);
+        assert_eq!(concept_coverage(&a, &dinner, "회식에 드는 비용"), 1.0);
+        let night = a.concepts("야간근로수당");
+        assert_eq!(
+            concept_coverage(
+                &a,
+                &night,
+                "야간근로에 대하여는 통상임금의 100분의 50 이상을 가산한 수당"
+            ),
+            1.0
+        );
     }
 
     #[test]
