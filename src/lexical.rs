@@ -201,7 +201,8 @@ impl Thesaurus {
         Self::parse(include_str!("../resources/thesaurus.tsv"))
     }
 
-    /// Regulation terms for the words of `text` that start with a thesaurus key.
+    /// Regulation terms for the words of `text` that start with a thesaurus key (or, for a key
+    /// ending in `$`, that are the key, a particle aside).
     pub fn expand(&self, text: &str) -> String {
         let lower = text.to_lowercase();
         let mut out = Vec::new();
@@ -210,7 +211,16 @@ impl Thesaurus {
             .filter(|w| !w.is_empty())
         {
             for (key, terms) in &self.entries {
-                if word.starts_with(key.as_str()) {
+                let matches = match key.strip_suffix('$') {
+                    // The whole word, a particle (or the plural 들) aside: 아이$ is met by
+                    // 아이가 and 아이들을, not by 아이디어.
+                    Some(whole) => word.strip_prefix(whole).is_some_and(|rest| {
+                        let rest = rest.strip_prefix('들').unwrap_or(rest);
+                        rest.is_empty() || KO_SUFFIXES.contains(&rest)
+                    }),
+                    None => word.starts_with(key.as_str()),
+                };
+                if matches {
                     out.push(terms.as_str());
                 }
             }
@@ -766,6 +776,16 @@ mod tests {
             1.0,
             "{child:?}"
         );
+        for child in ["아이", "아이가", "딸이", "아이들을"] {
+            let c = a.concepts(child);
+            assert_eq!(
+                concept_coverage(&a, &c, "자녀를 양육하는 경우"),
+                1.0,
+                "{child}"
+            );
+        }
+        let idea = a.concepts("아이디어 제안");
+        assert_eq!(concept_coverage(&a, &idea, "자녀를 양육하는 경우"), 0.0);
         let abroad = a.concepts("해외 출장");
         assert_eq!(concept_coverage(&a, &abroad, "국외 출장의 여비"), 1.0);
         // Half of a compound's syllable pairs meet it only with its first pair: the modifier

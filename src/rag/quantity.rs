@@ -103,8 +103,9 @@ const KO_MONEY_NOUN_ENDINGS: [&str; 10] = [
     "비", "금", "료", "수당", "임금", "급여", "월급", "연봉", "보수", "요금",
 ];
 /// Nouns with those endings that are no money.
-const KO_NOT_MONEY_NOUNS: [&str; 9] = [
-    "지금", "방금", "조금", "준비", "대비", "장비", "설비", "비교", "금지",
+const KO_NOT_MONEY_NOUNS: [&str; 19] = [
+    "지금", "방금", "조금", "준비", "대비", "장비", "설비", "예비", "정비", "구비", "종료", "완료",
+    "동료", "치료", "진료", "자료", "재료", "수료", "연료",
 ];
 
 /// Whether a Korean word, its particle aside, names money.
@@ -461,6 +462,7 @@ mod tests {
         assert_eq!(asked("가족여비는 얼마나 나와요?"), Asked::Money);
         assert_eq!(asked("학자금 지원은 얼마나 나와요?"), Asked::Money);
         assert_eq!(asked("준비 기간은 얼마나 줘요?"), Asked::Quantity);
+        assert_eq!(asked("치료는 얼마나 받을 수 있어요?"), Asked::Quantity);
         assert_eq!(asked("Is there a home office stipend?"), Asked::Other);
         assert_eq!(
             asked("how soon do I need to submit a reimbursement request?"),
