@@ -11,7 +11,7 @@ use crate::embed::{CrossEncoder, EmbedError, Embedder, FastEmbedder, Reranker};
 use crate::index::{EdgeIndex, IndexError, RemoteIndex, VectorIndex};
 use crate::ingest::originals::Originals;
 use crate::ingest::{IngestError, Ingestor};
-use crate::lexical::Analyzer;
+use crate::lexical::{Analyzer, Thesaurus};
 use crate::llm::{Generator, LlamaGenerator, LlmError, OpenAiGenerator};
 use crate::morphology::{KoreanTagger, MorphologyError};
 use crate::rag::prompt::{PromptError, Prompts};
@@ -43,6 +43,8 @@ pub enum AppError {
     Decision(#[from] crate::rag::decision::DecisionError),
     #[error(transparent)]
     Morphology(#[from] MorphologyError),
+    #[error(transparent)]
+    Thesaurus(#[from] crate::lexical::ThesaurusError),
 }
 
 /// The configured vector index: a Qdrant server when `index.qdrant_url` is set, else the
@@ -160,7 +162,11 @@ impl App {
             &settings,
         );
         rag.reranker = reranker;
-        rag.analyzer = Analyzer::default().with_korean(korean);
+        let mut analyzer = Analyzer::default().with_korean(korean);
+        if let Some(path) = &settings.retrieval.thesaurus {
+            analyzer = analyzer.with_company_thesaurus(Thesaurus::load(path)?);
+        }
+        rag.analyzer = analyzer;
         if let Some(path) = &settings.retrieval.decision_model {
             rag.decision = crate::rag::decision::DecisionModel::load(path)?;
         }

@@ -191,6 +191,10 @@ pub struct RetrievalSettings {
     /// The answer-or-abstain model (JSON, written by `regula eval fit`); unset: the built-in
     /// one, fitted on tests/eval/ (see README, "Recalibrating the decision").
     pub decision_model: Option<PathBuf>,
+    /// The company's own words -> its rules' words (a TSV file in the format of
+    /// resources/thesaurus.tsv), added to the built-in thesaurus: "리프레시휴가" -> "연차 유급휴가".
+    /// Read at start; no re-index needed after a change.
+    pub thesaurus: Option<PathBuf>,
     /// A cross-encoder ONNX model folder (model.onnx + tokenizer files), relative to `models.dir`:
     /// when set, the best `rerank_candidates` passages are re-ordered by it. Off by default.
     pub rerank_model: Option<PathBuf>,
@@ -432,6 +436,7 @@ impl Default for RetrievalSettings {
             sparse_weight: 1.0,
             context_passages: 3,
             decision_model: None,
+            thesaurus: None,
             rerank_model: None,
             rerank_candidates: 20,
             max_per_section: 2,

@@ -7,6 +7,7 @@
 //! applied by Qdrant's sparse `Idf` modifier at query time.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -201,6 +202,32 @@ impl Thesaurus {
         Self::parse(include_str!("../resources/thesaurus.tsv"))
     }
 
+    /// A company's thesaurus file. Every line that is not blank or a `#` comment must be a key,
+    /// a tab and at least one term: a line that is not is an error naming it, so that a mistyped
+    /// entry does not silently do nothing.
+    pub fn load(path: &Path) -> Result<Self, ThesaurusError> {
+        let bad = |reason: String| ThesaurusError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once('\t') {
+                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {}
+                _ => {
+                    return Err(bad(format!(
+                        "line {}: expected a word, a tab and the regulation terms, got {line:?}",
+                        n + 1
+                    )))
+                }
+            }
+        }
+        Ok(Self::parse(&text))
+    }
+
     /// Regulation terms for the words of `text` that start with a thesaurus key (or, for a key
     /// ending in `$`, that are the key, a particle aside).
     pub fn expand(&self, text: &str) -> String {
@@ -227,6 +254,13 @@ impl Thesaurus {
         }
         out.join(" ")
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("thesaurus {path}: {reason}")]
+pub struct ThesaurusError {
+    path: PathBuf,
+    reason: String,
 }
 
 pub struct Analyzer {
@@ -262,6 +296,12 @@ impl Analyzer {
     /// This analyzer reading Korean questions with `tagger`.
     pub fn with_korean(mut self, tagger: Option<Arc<KoreanTagger>>) -> Self {
         self.korean = tagger;
+        self
+    }
+
+    /// This analyzer with a company's own entries added to its thesaurus.
+    pub fn with_company_thesaurus(mut self, company: Thesaurus) -> Self {
+        self.thesaurus.entries.extend(company.entries);
         self
     }
 
@@ -802,6 +842,34 @@ mod tests {
             ),
             1.0
         );
+    }
+
+    #[test]
+    fn a_company_thesaurus_adds_its_words_and_a_mistyped_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("words.tsv");
+        std::fs::write(&good, "# our words\n리프레시휴가\t연차 유급휴가\n\n").unwrap();
+        let a = Analyzer::default().with_company_thesaurus(Thesaurus::load(&good).unwrap());
+        let q = a.concepts("리프레시휴가");
+        assert_eq!(
+            concept_coverage(&a, &q, "15일의 유급휴가를 주어야 한다"),
+            1.0
+        );
+        // Without it the company's word meets nothing in the statute.
+        assert_eq!(
+            concept_coverage(
+                &Analyzer::default(),
+                &Analyzer::default().concepts("리프레시휴가"),
+                "15일의 유급휴가"
+            ),
+            0.0
+        );
+        let bad = dir.path().join("bad.tsv");
+        std::fs::write(&bad, "리프레시휴가 연차\n").unwrap();
+        let e = Thesaurus::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.tsv") && e.contains("line 1"), "{e}");
+        let missing = Thesaurus::load(&dir.path().join("none.tsv")).unwrap_err();
+        assert!(missing.to_string().contains("none.tsv"), "{missing}");
     }
 
     #[test]

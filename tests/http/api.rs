@@ -669,6 +669,49 @@ async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
     assert_eq!(v["abstained"], true, "{v:#}");
 }
 
+/// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
+/// reaches the rule: without the entry the question is refused, with it answered from 제60조.
+#[tokio::test]
+async fn a_company_thesaurus_maps_its_own_words_to_the_rules() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let question = "리프레시휴가는 1년에 며칠 받을 수 있나요?";
+    let plain = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &["ko-labor-law/labor-standards-act.md"],
+    );
+    let (_, v) = plain.ask(question).await;
+    assert_eq!(v["abstained"], true, "{v:#}");
+
+    let words = tempfile::Builder::new()
+        .suffix(".tsv")
+        .tempfile()
+        .unwrap()
+        .into_temp_path();
+    std::fs::write(&words, "# our words\n리프레시휴가\t연차 유급휴가\n").unwrap();
+    let path = words.to_path_buf();
+    let company = common::start_app(
+        move |s| {
+            s.llm.backend = regula::config::LlmBackend::None;
+            s.retrieval.thesaurus = Some(path);
+        },
+        &["ko-labor-law/labor-standards-act.md"],
+    );
+    let (status, v) = company.ask(question).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["abstained"], false, "{v:#}");
+    assert!(v["answer"].as_str().unwrap().contains("15일"), "{v:#}");
+    assert!(
+        v["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["section"].as_str().unwrap().contains("제60조")),
+        "{v:#}"
+    );
+}
+
 /// The sentences an English answer quotes are chosen by meaning as well as by the question's
 /// words: "the cap on credit hours I can bank" is answered by "You can have up to 24 credit hours
 /// accrued", which shares one word with it, not by the sentences that repeat "credit hours".
