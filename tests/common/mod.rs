@@ -176,6 +176,14 @@ impl User {
     }
 }
 
+/// Whether an answer (`/v1/ask` JSON) cites a section whose title contains `section` (제53조).
+pub fn cites_section(answer: &serde_json::Value, section: &str) -> bool {
+    answer["citations"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["section"].as_str().is_some_and(|s| s.contains(section)))
+    })
+}
+
 /// The fast tier (`REGULA_TEST_MODELS=doubles`, `scripts/test.sh --fast`): apps started here run
 /// on the deterministic doubles of `doubles.rs` instead of the real models.
 pub fn fast_tier() -> bool {
