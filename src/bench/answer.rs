@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::eval::metrics::percentile;
+use super::Latencies;
 use crate::rag::{AskRequest, Rag};
 
 #[derive(Debug, Serialize)]
@@ -30,8 +30,7 @@ pub async fn run(
     questions: &[String],
     runs: usize,
 ) -> anyhow::Result<Vec<Row>> {
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); answerers.len()];
-    let mut busy = vec![0f64; answerers.len()];
+    let mut latencies = vec![Latencies::default(); answerers.len()];
     let mut answered = vec![0usize; answerers.len()];
     for _ in 0..runs.max(1) {
         for (i, (_, rag)) in answerers.iter().enumerate() {
@@ -48,9 +47,7 @@ pub async fn run(
                         None,
                     )
                     .await?;
-                let s = start.elapsed().as_secs_f64();
-                samples[i].push(s * 1e3);
-                busy[i] += s;
+                latencies[i].record(start);
                 answered[i] += usize::from(!a.abstained);
             }
         }
@@ -62,10 +59,10 @@ pub async fn run(
             answerer: name.to_string(),
             questions: questions.len(),
             runs: runs.max(1),
-            questions_per_s: samples[i].len() as f64 / busy[i].max(f64::EPSILON),
-            p50_ms: percentile(&samples[i], 50.0),
-            p95_ms: percentile(&samples[i], 95.0),
-            p99_ms: percentile(&samples[i], 99.0),
+            questions_per_s: latencies[i].per_second(),
+            p50_ms: latencies[i].percentile_ms(50.0),
+            p95_ms: latencies[i].percentile_ms(95.0),
+            p99_ms: latencies[i].percentile_ms(99.0),
             answered: answered[i],
         })
         .collect())

@@ -17,6 +17,36 @@ use crate::ingest::{chunk, extract};
 use crate::llm::ChatMessage;
 use crate::rag::prompt::{Lang, Prompts};
 
+/// How long each call of one contender took: its rate over the time it was busy, and its
+/// percentiles (what `bench answer` and `bench questions` report for each of their contenders).
+#[derive(Debug, Clone, Default)]
+pub struct Latencies {
+    secs: Vec<f64>,
+}
+
+impl Latencies {
+    pub fn record(&mut self, started: std::time::Instant) {
+        self.secs.push(started.elapsed().as_secs_f64());
+    }
+
+    pub fn calls(&self) -> usize {
+        self.secs.len()
+    }
+
+    /// Calls per second of busy time.
+    pub fn per_second(&self) -> f64 {
+        self.secs.len() as f64 / self.secs.iter().sum::<f64>().max(f64::EPSILON)
+    }
+
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        percentile(&self.secs, p) * 1e3
+    }
+
+    pub fn percentile_us(&self, p: f64) -> f64 {
+        percentile(&self.secs, p) * 1e6
+    }
+}
+
 /// A fresh folder under the system temp dir for one benchmark's data (the caller removes it).
 pub(crate) fn scratch_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("regula-bench-{}", uuid::Uuid::new_v4().simple()));

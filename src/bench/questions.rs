@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::eval::metrics::percentile;
+use super::Latencies;
+
 use crate::eval::read_qa;
 use crate::lexical::Analyzer;
 use crate::morphology::KoreanTagger;
@@ -42,17 +43,14 @@ pub fn run(questions: &[String], tagger: Arc<KoreanTagger>, runs: usize) -> Vec<
         ("without MeCab (baseline)", Analyzer::default()),
         ("with MeCab", Analyzer::default().with_korean(Some(tagger))),
     ];
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); readers.len()];
+    let mut latencies = vec![Latencies::default(); readers.len()];
     let mut concepts = vec![0usize; readers.len()];
-    let mut busy = vec![0f64; readers.len()];
     for _ in 0..runs.max(1) {
         for (i, (_, analyzer)) in readers.iter().enumerate() {
             for q in questions {
                 let start = Instant::now();
                 let n = analyzer.concepts(q).len();
-                let s = start.elapsed().as_secs_f64();
-                samples[i].push(s * 1e6);
-                busy[i] += s;
+                latencies[i].record(start);
                 concepts[i] += n;
             }
         }
@@ -60,18 +58,15 @@ pub fn run(questions: &[String], tagger: Arc<KoreanTagger>, runs: usize) -> Vec<
     readers
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            let n = samples[i].len();
-            Row {
-                reader: name,
-                questions: questions.len(),
-                runs: runs.max(1),
-                questions_per_s: n as f64 / busy[i].max(f64::EPSILON),
-                p50_us: percentile(&samples[i], 50.0),
-                p95_us: percentile(&samples[i], 95.0),
-                p99_us: percentile(&samples[i], 99.0),
-                concepts_per_question: concepts[i] as f64 / n as f64,
-            }
+        .map(|(i, (name, _))| Row {
+            reader: name,
+            questions: questions.len(),
+            runs: runs.max(1),
+            questions_per_s: latencies[i].per_second(),
+            p50_us: latencies[i].percentile_us(50.0),
+            p95_us: latencies[i].percentile_us(95.0),
+            p99_us: latencies[i].percentile_us(99.0),
+            concepts_per_question: concepts[i] as f64 / latencies[i].calls() as f64,
         })
         .collect()
 }

@@ -153,6 +153,7 @@ pub struct AskRequest {
     pub history: Vec<String>,
 }
 
+#[derive(Clone)]
 pub struct Rag {
     pub embedder: Arc<dyn Embedder>,
     pub index: Arc<dyn VectorIndex>,
@@ -211,17 +212,8 @@ impl Rag {
     /// analyzer (what a benchmark compares against in one process).
     pub fn with_retrieval(&self, retrieval: RetrievalSettings) -> Rag {
         Rag {
-            embedder: self.embedder.clone(),
-            index: self.index.clone(),
-            generator: self.generator.clone(),
-            prompts: self.prompts.clone(),
             retrieval,
-            llm: self.llm.clone(),
-            max_question_bytes: self.max_question_bytes,
-            multilingual_dense: self.multilingual_dense,
-            reranker: self.reranker.clone(),
-            decision: self.decision.clone(),
-            analyzer: self.analyzer.clone(),
+            ..self.clone()
         }
     }
 
@@ -435,8 +427,9 @@ impl Rag {
         })
         .await
         .map_err(|e| RagError::Internal(e.to_string()))??;
+        // Embeddings are L2-normalised (`Embedder`): their dot product is the cosine.
         for (unit, v) in units.into_iter().zip(vectors) {
-            known.insert(unit, cosine(vector, &v));
+            known.insert(unit, crate::index::dot(vector, &v));
         }
         Ok(known)
     }
@@ -755,17 +748,6 @@ impl Rag {
 /// Answering units embedded for one question at most: a bound on the time one question costs
 /// the embedding model.
 const MAX_UNITS_EMBEDDED: usize = 64;
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let n = norm(a) * norm(b);
-    if n > 0.0 {
-        dot / n
-    } else {
-        0.0
-    }
-}
 
 fn as_passages(hits: &[Hit]) -> Vec<sentences::Passage<'_>> {
     hits.iter()
