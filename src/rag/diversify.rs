@@ -9,6 +9,10 @@
 //!   transitional rules, "application of Article N") names each topic it amends, so it matches a
 //!   question's words while the rule itself is in the main text. Unless the question asks about
 //!   them, such passages follow the main text's.
+//! - Penalty provisions after the rules they enforce, for the same reason: a 벌칙 or 과태료 article
+//!   restates every duty of its act ("제19조제1항을 위반하여 육아휴직을 허용하지 아니한 자"), so
+//!   it meets a question's words while the duty itself is stated in its own article. Unless the
+//!   question asks about punishment, they follow the other passages.
 
 use std::collections::HashMap;
 
@@ -58,17 +62,45 @@ fn is_addendum(section: &str) -> bool {
         .any(|part| part.trim_start().starts_with("부칙"))
 }
 
-/// `hits` with the supplementary provisions' passages after the main text's, each group in rank
-/// order — unless `question` asks about supplementary provisions.
+/// Words of a question about punishment itself.
+const PENALTY_WORDS: &[&str] = &[
+    "벌칙",
+    "처벌",
+    "벌금",
+    "과태료",
+    "징역",
+    "형사",
+    "고발",
+    "penalt",
+    "punish",
+    "fined",
+];
+
+/// A section in a penalties chapter (제6장 벌칙) or a penalty article (벌칙, 과태료, 양벌규정).
+fn is_penalty(section: &str) -> bool {
+    section.split(" > ").any(|part| {
+        let title = part.trim();
+        ["(벌칙", "(과태료", "(양벌규정"]
+            .iter()
+            .any(|t| title.contains(t))
+            || title
+                .strip_prefix('제')
+                .and_then(|rest| rest.split_once("장 "))
+                .is_some_and(|(_, name)| name.starts_with("벌칙"))
+    })
+}
+
+/// `hits` with the supplementary provisions' passages after the main text's, and the penalty
+/// provisions' after the rules', each group in rank order — unless `question` asks about them.
 pub fn addenda_last(hits: Vec<Hit>, question: &str) -> Vec<Hit> {
     let q = question.to_lowercase();
-    if ADDENDA_WORDS.iter().any(|w| q.contains(w)) {
-        return hits;
-    }
-    let (mut main, addenda): (Vec<Hit>, Vec<Hit>) = hits
-        .into_iter()
-        .partition(|h| !is_addendum(&h.payload.section));
-    main.extend(addenda);
+    let keep_addenda = ADDENDA_WORDS.iter().any(|w| q.contains(w));
+    let keep_penalties = PENALTY_WORDS.iter().any(|w| q.contains(w));
+    let (mut main, mut later): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|h| {
+        let section = &h.payload.section;
+        (keep_addenda || !is_addendum(section)) && (keep_penalties || !is_penalty(section))
+    });
+    main.append(&mut later);
     main
 }
 
@@ -167,6 +199,55 @@ mod tests {
         );
         let asked = addenda_last(hits.clone(), "개정법 시행일이 언제인가요?");
         assert_eq!(articles(&asked), articles(&hits));
+    }
+
+    #[test]
+    fn penalty_provisions_follow_the_duties_unless_punishment_is_asked_about() {
+        let hits = vec![
+            hit(
+                "act",
+                "남녀고용평등법 > 제6장 벌칙 <개정 2007.12.21> > 제37조 (벌칙)",
+                0,
+            ),
+            hit(
+                "act",
+                "남녀고용평등법 > 제3장 모성 보호 > 제19조 (육아휴직)",
+                0,
+            ),
+            hit("act", "근로기준법 > 제12장 벌칙 > 제116조 (과태료)", 0),
+            hit(
+                "act",
+                "근로기준법 > 제5장 여성과 소년 > 제75조 (육아 시간)",
+                0,
+            ),
+        ];
+        let sections = |hits: &[Hit]| -> Vec<String> {
+            hits.iter()
+                .filter_map(|h| h.payload.section.rsplit(" > ").next().map(str::to_string))
+                .collect()
+        };
+        let out = addenda_last(hits.clone(), "육아휴직은 얼마 동안 쓸 수 있나요?");
+        assert_eq!(
+            sections(&out),
+            vec![
+                "제19조 (육아휴직)",
+                "제75조 (육아 시간)",
+                "제37조 (벌칙)",
+                "제116조 (과태료)"
+            ]
+        );
+        let asked = addenda_last(hits.clone(), "육아휴직을 안 주면 회사는 처벌받나요?");
+        assert_eq!(sections(&asked), sections(&hits));
+        // A duty whose title merely mentions sanctions is no penalty provision.
+        let duty = vec![hit(
+            "act",
+            "근로기준법 > 제9장 취업규칙 > 제95조 (제재 규정의 제한)",
+            0,
+        )];
+        assert_eq!(
+            ids(&addenda_last(duty.clone(), "감봉은 얼마까지")),
+            ids(&duty)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (`Rag::ask`).
 
 pub mod citations;
+mod coverage_order;
 pub mod decision;
 pub mod diversify;
 pub mod followup;
@@ -252,6 +253,7 @@ impl Rag {
         mode: SearchMode,
     ) -> Result<(Vec<Hit>, Vec<f32>), RagError> {
         let query = self.check_question(query)?;
+        let requested = mode;
         let mode = match mode {
             SearchMode::Hybrid if !self.reads_densely(Lang::of(&query)) => SearchMode::Sparse,
             other => other,
@@ -276,6 +278,14 @@ impl Rag {
         // Room for the re-ordering below (sections spread, addenda last) to bring passages up
         // from past the cut.
         let candidates = wanted.max(limit * 2);
+        // A question the embedder cannot read is searched lexically alone; its candidates are
+        // re-ordered by how much of the question they meet (see `coverage_order`).
+        let lexical_only = mode == SearchMode::Sparse && requested != SearchMode::Sparse;
+        let candidates = if lexical_only {
+            candidates.max(coverage_order::CANDIDATES)
+        } else {
+            candidates
+        };
         let request = SearchRequest {
             dense: dense.clone(),
             sparse: self.analyzer.query_vector(&query),
@@ -291,6 +301,12 @@ impl Rag {
         let hits = tokio::task::spawn_blocking(move || index.search(&request))
             .await
             .map_err(|e| RagError::Internal(e.to_string()))??;
+        // Before a cross-encoder, which has the last word where one is configured.
+        let hits = if lexical_only {
+            coverage_order::by_coverage(&self.analyzer, &query, hits)
+        } else {
+            hits
+        };
         let hits = match self.reranker.clone().filter(|_| hits.len() > 1) {
             None => hits,
             Some(reranker) => {

@@ -456,7 +456,7 @@ fn first_words(unit: &str) -> &str {
 
 /// Rarer concepts weigh more: a concept met by every retrieved passage tells little about which
 /// sentence answers (ln of the inverse share of passages meeting it, like IDF over the hits).
-fn concept_weights(concepts: &[Concept], passages: &[HashSet<String>]) -> Vec<f32> {
+pub(super) fn concept_weights(concepts: &[Concept], passages: &[HashSet<String>]) -> Vec<f32> {
     let n = passages.len() as f32;
     concepts
         .iter()
