@@ -655,6 +655,30 @@ async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
     assert_eq!(v["abstained"], true, "{v:#}");
 }
 
+/// Everyday words over a statute and its decree: "보관" is the statute's 보존, and the article that
+/// meets the whole question (제42조: 서류 … 3년간 보존) comes before passages that repeat one of its
+/// words. Refused before the thesaurus knew 보관 and candidates were ordered by what they meet.
+#[tokio::test]
+async fn an_employees_words_reach_the_article_that_meets_the_whole_question() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &[
+            "ko-labor-law/labor-standards-act.md",
+            "ko-labor-law/labor-standards-act-decree.md",
+        ],
+    );
+    let (status, v) = app
+        .ask("회사는 근로계약서 같은 서류를 몇 년 동안 보관해야 돼요?")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["abstained"], false, "{v:#}");
+    assert!(v["answer"].as_str().unwrap().contains("3년"), "{v:#}");
+    assert!(common::cites_section(&v, "제42조"), "{v:#}");
+}
+
 /// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
 /// reaches the rule: without the entry the question is refused, with it answered from 제60조.
 #[tokio::test]
