@@ -24,7 +24,9 @@ pub const CANDIDATES: usize = 40;
 /// weight (0.3, 0.5 and 0.7 measured: MRR 0.744 / 0.742 / 0.742 over 171 Korean questions).
 const FLOOR: f32 = 0.3;
 
-/// `hits` (best first) re-ordered by score x (FLOOR + (1 - FLOOR) x weighted concept share).
+/// `hits` (best first) re-ordered by score x (FLOOR + (1 - FLOOR) x weighted concept share), that
+/// product becoming each hit's score (a result list reads in descending score, as it does
+/// unordered).
 pub fn by_coverage(analyzer: &Analyzer, question: &str, hits: Vec<Hit>) -> Vec<Hit> {
     let concepts = analyzer.concepts(question);
     if concepts.is_empty() || hits.len() < 2 {
@@ -40,24 +42,23 @@ pub fn by_coverage(analyzer: &Analyzer, question: &str, hits: Vec<Hit>) -> Vec<H
         .collect();
     let weights = concept_weights(&concepts, &terms);
     let total = weights.iter().sum::<f32>().max(f32::EPSILON);
-    let top = hits.first().map_or(1.0, |h| h.score).max(f32::EPSILON);
-    let mut keyed: Vec<(f32, Hit)> = hits
+    let mut scored: Vec<Hit> = hits
         .into_iter()
         .zip(&terms)
-        .map(|(hit, terms)| {
+        .map(|(mut hit, terms)| {
             let met: f32 = concepts
                 .iter()
                 .zip(&weights)
                 .filter(|(c, _)| c.met_in(terms))
                 .map(|(_, w)| *w)
                 .sum();
-            let share = met / total;
-            ((hit.score / top) * (FLOOR + (1.0 - FLOOR) * share), hit)
+            hit.score *= FLOOR + (1.0 - FLOOR) * met / total;
+            hit
         })
         .collect();
-    // Stable: candidates with equal keys keep the search's order.
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
-    keyed.into_iter().map(|(_, hit)| hit).collect()
+    // Stable: candidates with equal scores keep the search's order.
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+    scored
 }
 
 #[cfg(test)]
@@ -116,6 +117,7 @@ mod tests {
             "{out:#?}"
         );
         assert_eq!(out.len(), hits.len());
+        assert!(out.windows(2).all(|w| w[0].score >= w[1].score), "{out:#?}");
     }
 
     #[test]
