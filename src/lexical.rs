@@ -187,13 +187,15 @@ pub struct Thesaurus {
 }
 
 impl Thesaurus {
+    /// The entries of `text`; lines that are no entry are passed over (see `load` for a file
+    /// that must not have any).
     pub fn parse(text: &str) -> Self {
         let entries = text
             .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
-            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+            .filter_map(|l| match Line::of(l) {
+                Line::Entry(k, v) => Some((k, v)),
+                Line::Blank | Line::Malformed => None,
+            })
             .collect();
         Self { entries }
     }
@@ -211,13 +213,12 @@ impl Thesaurus {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let mut entries = Vec::new();
         for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            match line.split_once('\t') {
-                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {}
-                _ => {
+            match Line::of(line) {
+                Line::Entry(k, v) => entries.push((k, v)),
+                Line::Blank => {}
+                Line::Malformed => {
                     return Err(bad(format!(
                         "line {}: expected a word, a tab and the regulation terms, got {line:?}",
                         n + 1
@@ -225,7 +226,7 @@ impl Thesaurus {
                 }
             }
         }
-        Ok(Self::parse(&text))
+        Ok(Self { entries })
     }
 
     /// Regulation terms for the words of `text` that start with a thesaurus key (or, for a key
@@ -253,6 +254,30 @@ impl Thesaurus {
             }
         }
         out.join(" ")
+    }
+}
+
+/// One line of a thesaurus file.
+enum Line {
+    /// Blank, or a `#` comment.
+    Blank,
+    /// A key (lowercased) and its regulation terms.
+    Entry(String, String),
+    /// Neither: no tab, or nothing on one side of it.
+    Malformed,
+}
+
+impl Line {
+    fn of(line: &str) -> Self {
+        if line.trim().is_empty() || line.starts_with('#') {
+            return Line::Blank;
+        }
+        match line.split_once('\t') {
+            Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                Line::Entry(k.trim().to_lowercase(), v.trim().to_string())
+            }
+            _ => Line::Malformed,
+        }
     }
 }
 
