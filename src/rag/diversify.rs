@@ -128,6 +128,13 @@ mod tests {
         }
     }
 
+    /// The article each passage is from (its section's last part), in the order given.
+    fn articles(hits: &[Hit]) -> Vec<&str> {
+        hits.iter()
+            .filter_map(|h| h.payload.section.rsplit(" > ").next())
+            .collect()
+    }
+
     fn ids(hits: &[Hit]) -> Vec<&str> {
         hits.iter().map(|h| h.payload.chunk_id.as_str()).collect()
     }
@@ -181,12 +188,6 @@ mod tests {
                 0,
             ),
         ];
-        // The article each passage is from, in the order given.
-        let articles = |hits: &[Hit]| -> Vec<String> {
-            hits.iter()
-                .filter_map(|h| h.payload.section.rsplit(" > ").next().map(str::to_string))
-                .collect()
-        };
         let out = addenda_last(hits.clone(), "퇴직금은 1년 일하면 얼마를 받나요?");
         assert_eq!(
             articles(&out),
@@ -221,14 +222,9 @@ mod tests {
                 0,
             ),
         ];
-        let sections = |hits: &[Hit]| -> Vec<String> {
-            hits.iter()
-                .filter_map(|h| h.payload.section.rsplit(" > ").next().map(str::to_string))
-                .collect()
-        };
         let out = addenda_last(hits.clone(), "육아휴직은 얼마 동안 쓸 수 있나요?");
         assert_eq!(
-            sections(&out),
+            articles(&out),
             vec![
                 "제19조 (육아휴직)",
                 "제75조 (육아 시간)",
@@ -237,7 +233,7 @@ mod tests {
             ]
         );
         let asked = addenda_last(hits.clone(), "육아휴직을 안 주면 회사는 처벌받나요?");
-        assert_eq!(sections(&asked), sections(&hits));
+        assert_eq!(articles(&asked), articles(&hits));
         // A duty whose title merely mentions sanctions is no penalty provision.
         let duty = vec![hit(
             "act",
