@@ -176,8 +176,20 @@ impl User {
     }
 }
 
+/// An answer (`/v1/ask` JSON) that was not refused, states `fact` and cites a section whose
+/// title contains `section`.
+#[track_caller]
+pub fn assert_answered_from(answer: &serde_json::Value, fact: &str, section: &str) {
+    assert_eq!(answer["abstained"], false, "{answer:#}");
+    assert!(
+        answer["answer"].as_str().unwrap_or_default().contains(fact),
+        "{answer:#}"
+    );
+    assert!(cites_section(answer, section), "{answer:#}");
+}
+
 /// Whether an answer (`/v1/ask` JSON) cites a section whose title contains `section` (제53조).
-pub fn cites_section(answer: &serde_json::Value, section: &str) -> bool {
+fn cites_section(answer: &serde_json::Value, section: &str) -> bool {
     answer["citations"].as_array().is_some_and(|cs| {
         cs.iter()
             .any(|c| c["section"].as_str().is_some_and(|s| s.contains(section)))
