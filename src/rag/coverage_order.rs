@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use crate::index::Hit;
 use crate::lexical::{passage_terms, Analyzer};
 
+use super::hierarchy;
 use super::sentences::concept_weights;
 
 /// How many candidates the sparse search returns for this re-ordering (the answering article
@@ -52,7 +53,8 @@ pub fn by_coverage(analyzer: &Analyzer, question: &str, hits: Vec<Hit>) -> Vec<H
                 .filter(|(c, _)| c.met_in(terms))
                 .map(|(_, w)| *w)
                 .sum();
-            hit.score *= FLOOR + (1.0 - FLOOR) * met / total;
+            hit.score *=
+                (FLOOR + (1.0 - FLOOR) * met / total) * hierarchy::weight(&hit.payload.title);
             hit
         })
         .collect();
@@ -67,13 +69,17 @@ mod tests {
     use crate::index::ChunkPayload;
 
     fn hit(section: &str, text: &str, score: f32) -> Hit {
+        hit_in("근로기준법", section, text, score)
+    }
+
+    fn hit_in(title: &str, section: &str, text: &str, score: f32) -> Hit {
         Hit {
             payload: ChunkPayload {
                 chunk_id: section.into(),
                 document_id: "law".into(),
                 version_id: "v".into(),
                 groups: vec![],
-                title: "근로기준법".into(),
+                title: title.into(),
                 source: "law.md".into(),
                 section: section.into(),
                 page: None,
@@ -128,5 +134,27 @@ mod tests {
         ];
         let out = by_coverage(&Analyzer::default(), "연차휴가는 며칠인가요?", hits);
         assert_eq!(out[0].payload.chunk_id, "a");
+    }
+
+    #[test]
+    fn an_acts_article_rises_over_its_decrees_restatement() {
+        // The decree restates the act's words where it fills in a detail; BM25 ranks it first.
+        let hits = vec![
+            hit_in(
+                "남녀고용평등법 시행령",
+                "제16조의3 (가족돌봄휴가의 허용 예외)",
+                "법 제22조의2제1항 단서에서 대통령령으로 정하는 경우란 가족돌봄휴가를 신청한 근로자 \
+                 외에도 가족을 돌볼 수 있는 경우를 말한다.",
+                12.0,
+            ),
+            hit_in(
+                "남녀고용평등법",
+                "제22조의2 (가족 돌봄 등을 위한 지원)",
+                "가족돌봄휴가 기간은 연간 최장 10일로 하며, 일 단위로 사용할 수 있다.",
+                11.0,
+            ),
+        ];
+        let out = by_coverage(&Analyzer::default(), "가족돌봄휴가는 며칠까지 돼요?", hits);
+        assert_eq!(out[0].payload.title, "남녀고용평등법", "{out:#?}");
     }
 }

@@ -8,6 +8,7 @@ pub mod decision;
 pub mod diversify;
 pub mod followup;
 mod generate;
+mod hierarchy;
 pub mod injection;
 mod progress;
 pub mod prompt;
@@ -768,6 +769,7 @@ const MAX_UNITS_EMBEDDED: usize = 64;
 fn as_passages(hits: &[Hit]) -> Vec<sentences::Passage<'_>> {
     hits.iter()
         .map(|h| sentences::Passage {
+            title: &h.payload.title,
             section: &h.payload.section,
             text: &h.payload.text,
         })

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::hierarchy;
 use super::quantity::{self, Asked};
 use crate::lexical::{concept_share, passage_terms, Analyzer, Concept};
 
@@ -312,6 +313,8 @@ fn read_units(analyzer: &Analyzer, passage: &Passage) -> Vec<(String, HashSet<St
 /// A retrieved passage as the selection reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct Passage<'a> {
+    /// The document's title: a decree's or rules' unit stands below the act's (`hierarchy`).
+    pub title: &'a str,
     /// The section path ("Handbook > Leave > Medical Leave"): it often names the topic the
     /// question uses, so its terms count for the whole passage and its nearest heading's for
     /// every unit of it, but it is never chosen itself.
@@ -399,6 +402,8 @@ pub fn select(
             // Retrieval ranked the passages with more evidence than one sentence holds: a
             // sentence of a lower-ranked passage must meet clearly more of the question to win.
             score *= 1.0 - 0.1 * p as f32;
+            // The act's sentence wins a near tie with its decree's restatement of it.
+            score *= hierarchy::weight(passage.title);
             scored.push(Chosen {
                 passage: p,
                 text: unit,
@@ -543,10 +548,12 @@ mod tests {
     fn the_sentence_with_the_asked_quantity_is_chosen() {
         let a = Analyzer::default();
         let passage = Passage {
+            title: "",
             section: "Leave > Annual leave",
             text: "Employees accrue it from their first pay period. Full-time employees earn 4 hours each pay period. Requests go to your supervisor.",
         };
         let other = Passage {
+            title: "",
             section: "Leave > Sick leave",
             text: "Sick leave is earned at 4 hours per pay period for everyone.",
         };
@@ -569,10 +576,12 @@ mod tests {
     fn a_document_title_does_not_lend_its_words_to_every_sentence() {
         let a = Analyzer::default();
         let paycheck = Passage {
+            title: "",
             section: "Paycheck > Introduction",
             text: "Your Salary is processed on 1st of month. We always pay on time.",
         };
         let leave = Passage {
+            title: "",
             section: "Salary and Leave Policy > Leave Policy",
             text: "You get 18 hours of paid leaves a month. Leave days are not accumulated.",
         };
@@ -590,6 +599,7 @@ mod tests {
     fn closeness_in_meaning_ranks_sentences_that_meet_the_question_alike() {
         let a = Analyzer::default();
         let passage = Passage {
+            title: "",
             section: "Overtime",
             text: "The amount of comp time you receive depends on your salary. Comp time is when you receive hours of leave instead of overtime pay.",
         };
@@ -621,12 +631,38 @@ mod tests {
     }
 
     #[test]
+    fn the_acts_sentence_wins_a_tie_with_its_decrees() {
+        let a = Analyzer::default();
+        let decree = Passage {
+            title: "근로기준법 시행령",
+            section: "근로기준법 시행령 > 제30조 (연차 유급휴가)",
+            text: "법 제60조에 따른 연차 유급휴가는 출근율을 계산하여 15일을 준다.",
+        };
+        let act = Passage {
+            title: "근로기준법",
+            section: "근로기준법 > 제60조 (연차 유급휴가)",
+            text:
+                "사용자는 1년간 80퍼센트 이상 출근한 근로자에게 15일의 연차 유급휴가를 주어야 한다.",
+        };
+        let s = select(
+            &a,
+            "연차 유급휴가는 며칠이에요?",
+            &[decree, act],
+            2,
+            &Closeness::default(),
+        );
+        let best = s.chosen.iter().max_by(|x, y| x.score.total_cmp(&y.score));
+        assert_eq!(best.map(|c| c.passage), Some(1), "{s:#?}");
+    }
+
+    #[test]
     fn a_question_the_passages_do_not_touch_scores_nothing() {
         let a = Analyzer::default();
         let s = select(
             &a,
             "parking garage fee?",
             &[Passage {
+                title: "",
                 section: "Leave",
                 text: "Employees earn annual leave.",
             }],

@@ -670,6 +670,37 @@ async fn an_employees_words_reach_the_article_that_meets_the_whole_question() {
     common::assert_answered_from(&v, "3년", "제42조");
 }
 
+/// A decree restates its act's words where it fills in a detail the act delegates, so it meets
+/// an employee's question as fully as the act's article: the act's article comes first (the
+/// decree's 제11조 on applying for 육아휴직 used to).
+#[tokio::test]
+async fn the_act_ranks_before_the_decree_that_restates_it() {
+    if common::fast_tier() {
+        return; // the Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        &[
+            "ko-labor-law/equal-employment-act.md",
+            "ko-labor-law/equal-employment-act-decree.md",
+        ],
+    );
+    let question = "육아휴직은 아이가 몇 살 될 때까지 쓸 수 있어요?";
+    let (status, hits) = app.search(question).await;
+    assert_eq!(status, 200);
+    let first = &hits[0];
+    assert_eq!(
+        first["source"], "ko-labor-law/equal-employment-act.md",
+        "{hits:#?}"
+    );
+    assert!(
+        first["section"].as_str().unwrap_or("").contains("제19조 "),
+        "{hits:#?}"
+    );
+    let (_, v) = app.ask(question).await;
+    common::assert_answered_from(&v, "8세", "제19조 ");
+}
+
 /// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
 /// reaches the rule: without the entry the question is refused, with it answered from 제60조.
 #[tokio::test]
