@@ -656,6 +656,27 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_the_document_abbreviates_meets_the_question() {
+        let a = Analyzer::default();
+        let passage = Passage {
+            title: "",
+            section: "Salary and Leave",
+            text: "You're paid per hour of work done. We cap it to 40 hrs/week or 8 hrs/day. Leave is paid.",
+        };
+        let s = select(
+            &a,
+            "whats the max hours per week i can get paid for?",
+            &[passage],
+            1,
+            &Closeness::default(),
+        );
+        assert!(
+            s.chosen.iter().any(|c| c.text.contains("40 hrs/week")),
+            "{s:#?}"
+        );
+    }
+
+    #[test]
     fn a_question_the_passages_do_not_touch_scores_nothing() {
         let a = Analyzer::default();
         let s = select(
