@@ -99,14 +99,6 @@ const KO_STOPWORDS: &[&str] = &[
 /// question asks, not what it is about.
 const KO_ASKING: &[&str] = &["며칠", "몇", "언제", "얼마", "최대", "최장", "최소"];
 
-/// Nouns by which a question points at the rules themselves ("법에서 어떻게 정의하나요", "법
-/// 위반 아닌가요", "무슨 말이에요", "가능한가요"): what it asks of them, not a topic the answering
-/// passage states (a statute says "이 법", never "법에서"; it defines without the word 정의).
-const KO_ABOUT_THE_RULES: &[&str] = &[
-    "법", "법적", "법률", "법령", "규정", "규칙", "조항", "정의", "의미", "뜻", "말", "위반",
-    "합법", "가능", "상관",
-];
-
 /// Particles and endings stripped from the end of a Hangul word, longest first.
 const KO_SUFFIXES: &[&str] = &[
     "으로부터",
@@ -493,19 +485,6 @@ impl Script {
     }
 }
 
-/// Without a tagger: whether `word` is one of `KO_ABOUT_THE_RULES` with a particle or a form of
-/// 하다 after it (법에서, 정의하나요, 가능한가요), not a longer noun (법인, 말씀).
-fn points_at_the_rules(word: &str) -> bool {
-    const DOING: [&str; 6] = ["하", "한", "할", "해", "합", "했"];
-    KO_ABOUT_THE_RULES.iter().any(|noun| {
-        word.strip_prefix(noun).is_some_and(|rest| {
-            rest.is_empty()
-                || KO_SUFFIXES.contains(&rest)
-                || DOING.iter().any(|d| rest.starts_with(d))
-        })
-    })
-}
-
 fn strip_particle(word: &str) -> &str {
     for suffix in KO_SUFFIXES {
         if let Some(stem) = word.strip_suffix(suffix) {
@@ -602,11 +581,6 @@ impl Analyzer {
             let mut extra_word = None;
             if hangul {
                 match naming.as_ref().map(|n| n[i].as_deref()) {
-                    Some(Some(part))
-                        if expansions.is_empty() && KO_ABOUT_THE_RULES.contains(&part) =>
-                    {
-                        continue
-                    }
                     Some(Some(part)) => {
                         // The noun as the index holds it: bare (휴가 -> 휴, the particle rule
                         // cannot tell) and with a particle (휴가는 -> 휴가): either meets it.
@@ -616,7 +590,6 @@ impl Analyzer {
                         }
                     }
                     Some(None) if expansions.is_empty() => continue,
-                    None if expansions.is_empty() && points_at_the_rules(word) => continue,
                     _ => korean_terms(word, &mut terms),
                 }
             } else {
@@ -816,28 +789,6 @@ mod tests {
         assert!(c >= 0.3, "coverage {c} for {q:?}");
         let off = coverage(&a, &q, "개인정보처리자는 정보주체의 동의를 받아야 한다");
         assert!(off < c, "off-topic coverage {off} should be below {c}");
-    }
-
-    #[test]
-    fn words_pointing_at_the_rules_themselves_are_no_concept() {
-        let a = Analyzer::default();
-        let q = a.concepts("직장 내 괴롭힘은 법에서 어떻게 정의하나요?");
-        let words: Vec<&str> = q
-            .iter()
-            .flat_map(|c| c.words.iter().map(String::as_str))
-            .collect();
-        assert!(words.contains(&"k:괴롭힘"), "{q:?}");
-        assert!(
-            !words.contains(&"k:법") && !words.contains(&"k:정의"),
-            "{q:?}"
-        );
-        // The statute defines 직장 내 괴롭힘 without the words 법 and 정의: it meets the whole
-        // question.
-        let article = "사용자 또는 근로자는 직장에서의 지위 또는 관계 등의 우위를 이용하여 \
-                       신체적ㆍ정신적 고통을 주는 행위(이하 \"직장 내 괴롭힘\"이라 한다)를 하여서는 아니 된다.";
-        assert_eq!(concept_coverage(&a, &q, article), 1.0, "{q:?}");
-        // A word that only starts like one of them is a topic: 법인 (a corporation).
-        assert!(!a.concepts("법인 대표").is_empty());
     }
 
     #[test]

@@ -701,26 +701,6 @@ async fn the_act_ranks_before_the_decree_that_restates_it() {
     common::assert_answered_from(&v, "8세", "제19조 ");
 }
 
-/// "법에서 어떻게 정의하나요" asks what the statute says; a statute says "이 법" and defines
-/// without the word 정의, so those words are no topic the answer must meet (the question was
-/// refused).
-#[tokio::test]
-async fn asking_what_the_law_says_is_answered_from_the_article_itself() {
-    if common::fast_tier() {
-        return; // the Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &[
-            "ko-labor-law/labor-standards-act.md",
-            "ko-labor-law/labor-standards-act-decree.md",
-        ],
-    );
-    let (status, v) = app.ask("직장 내 괴롭힘은 법에서 어떻게 정의하나요?").await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "우위", "제76조의2");
-}
-
 /// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
 /// reaches the rule: without the entry the question is refused, with it answered from 제60조.
 #[tokio::test]
