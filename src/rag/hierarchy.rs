@@ -7,15 +7,12 @@
 
 /// How many delegation steps below the act a document with this title is: 0 for an act, a
 /// regulation or a document that names no level; 1 for an enforcement decree; 2 for the rules
-/// below it.
+/// below it (시행규칙, or 세칙 / 시행세칙: a company's detailed rules).
 pub fn delegation_depth(title: &str) -> u8 {
     let t = title.trim().to_lowercase();
     if t.ends_with("시행령") || t.starts_with("enforcement decree") {
         1
-    } else if ["시행규칙", "시행세칙", "세칙"]
-        .iter()
-        .any(|s| t.ends_with(s))
-        || t.starts_with("enforcement rule")
+    } else if t.ends_with("시행규칙") || t.ends_with("세칙") || t.starts_with("enforcement rule")
     {
         2
     } else {
