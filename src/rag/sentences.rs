@@ -374,6 +374,10 @@ pub fn select(
     let mut scored: Vec<Chosen> = Vec::new();
     let mut closest = 0.0f32;
     for (p, passage) in passages.iter().enumerate().take(answer_from) {
+        // Retrieval ranked the passages with more evidence than one sentence holds: a sentence
+        // of a lower-ranked passage must meet clearly more of the question to win; and the act's
+        // sentence wins a near tie with its decree's restatement of it.
+        let standing = (1.0 - 0.1 * p as f32) * hierarchy::weight(passage.title);
         for (unit, terms) in read_units(analyzer, passage) {
             let lexical = covered(&terms);
             // A unit that meets none of the question's concepts is not read, however close
@@ -399,11 +403,7 @@ pub fn select(
             } else if len > 450 {
                 score *= 0.85;
             }
-            // Retrieval ranked the passages with more evidence than one sentence holds: a
-            // sentence of a lower-ranked passage must meet clearly more of the question to win.
-            score *= 1.0 - 0.1 * p as f32;
-            // The act's sentence wins a near tie with its decree's restatement of it.
-            score *= hierarchy::weight(passage.title);
+            score *= standing;
             scored.push(Chosen {
                 passage: p,
                 text: unit,
