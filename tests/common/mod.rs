@@ -242,6 +242,15 @@ pub fn shared_app() -> &'static TestApp {
 }
 
 /// Start the real app with adjusted settings and the given sample documents ingested.
+/// `start_app` with generation off: answers quote the regulation's sentences (what the Korean
+/// answer tests read, the small model writing no Korean).
+pub fn start_quoting_app(fixtures: &'static [&'static str]) -> TestApp {
+    start_app(
+        |s| s.llm.backend = regula::config::LlmBackend::None,
+        fixtures,
+    )
+}
+
 pub fn start_app(
     configure: impl FnOnce(&mut Settings) + Send + 'static,
     fixtures: &'static [&'static str],

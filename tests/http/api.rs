@@ -615,10 +615,7 @@ async fn an_everyday_korean_question_is_judged_on_what_it_names() {
     if common::fast_tier() {
         return; // the decision's Korean reading needs the real tagger and dictionary
     }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &["ko-labor-law/labor-standards-act.md"],
-    );
+    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
     let (status, v) = app
         .ask("야근하면 수당은 통상임금의 몇 퍼센트를 더 받아야 하는 건가요?")
         .await;
@@ -637,10 +634,7 @@ async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
     if common::fast_tier() {
         return; // the decision's Korean reading needs the real tagger and dictionary
     }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &["ko-labor-law/labor-standards-act.md"],
-    );
+    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
     let (status, v) = app.ask("연장근무는 일주일에 몇 시간까지 가능한가요?").await;
     assert_eq!(status, 200, "{v}");
     common::assert_answered_from(&v, "12시간", "제53조");
@@ -656,13 +650,10 @@ async fn an_employees_words_reach_the_article_that_meets_the_whole_question() {
     if common::fast_tier() {
         return; // the decision's Korean reading needs the real tagger and dictionary
     }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &[
-            "ko-labor-law/labor-standards-act.md",
-            "ko-labor-law/labor-standards-act-decree.md",
-        ],
-    );
+    let app = common::start_quoting_app(&[
+        "ko-labor-law/labor-standards-act.md",
+        "ko-labor-law/labor-standards-act-decree.md",
+    ]);
     let (status, v) = app
         .ask("회사는 근로계약서 같은 서류를 몇 년 동안 보관해야 돼요?")
         .await;
@@ -678,13 +669,10 @@ async fn the_act_ranks_before_the_decree_that_restates_it() {
     if common::fast_tier() {
         return; // the Korean reading needs the real tagger and dictionary
     }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &[
-            "ko-labor-law/equal-employment-act.md",
-            "ko-labor-law/equal-employment-act-decree.md",
-        ],
-    );
+    let app = common::start_quoting_app(&[
+        "ko-labor-law/equal-employment-act.md",
+        "ko-labor-law/equal-employment-act-decree.md",
+    ]);
     let question = "육아휴직은 아이가 몇 살 될 때까지 쓸 수 있어요?";
     let (status, hits) = app.search(question).await;
     assert_eq!(status, 200);
@@ -709,10 +697,7 @@ async fn a_company_thesaurus_maps_its_own_words_to_the_rules() {
         return; // the decision's Korean reading needs the real tagger and dictionary
     }
     let question = "리프레시휴가는 1년에 며칠 받을 수 있나요?";
-    let plain = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &["ko-labor-law/labor-standards-act.md"],
-    );
+    let plain = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
     let (_, v) = plain.ask(question).await;
     assert_eq!(v["abstained"], true, "{v:#}");
 
@@ -743,8 +728,7 @@ async fn an_english_answer_quotes_the_sentence_that_means_the_answer() {
     if common::fast_tier() {
         return; // closeness in meaning needs the real embedding model
     }
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
+    let app = common::start_quoting_app(
         &[
             "en-18f-handbook/travel-and-leave/overtime.md",
             "en-18f-handbook/travel-and-leave/leave.md",
@@ -775,13 +759,10 @@ async fn an_english_answer_quotes_the_sentence_that_means_the_answer() {
 /// sentence, not the whole passage (the passage dialog shows the passage).
 #[tokio::test]
 async fn without_a_model_the_answer_is_the_sentences_that_state_the_fact() {
-    let app = common::start_app(
-        |s| s.llm.backend = regula::config::LlmBackend::None,
-        &[
-            "en-18f-handbook/travel-and-leave/leave.md",
-            "ko-labor-law/labor-standards-act.md",
-        ],
-    );
+    let app = common::start_quoting_app(&[
+        "en-18f-handbook/travel-and-leave/leave.md",
+        "ko-labor-law/labor-standards-act.md",
+    ]);
     for (question, fact, section) in [
         (
             "how many hours of annual leave do I get each pay period if I've worked here under 3 years?",
