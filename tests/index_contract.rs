@@ -39,6 +39,12 @@ fn point(doc: &str, version: &str, groups: &[&str], i: usize) -> ChunkPoint {
             page: None,
             ordinal: i,
             text: format!("{doc} {version} passage {i}"),
+            // Every other passage names a defined term's full name: stored and returned as is.
+            full_names: if i % 2 == 1 {
+                vec!["노사협의회".into()]
+            } else {
+                vec![]
+            },
         },
         dense: dense(i),
         sparse: sparse(100 + i as u32),

@@ -36,6 +36,7 @@ fn chunk_point(doc: &str, version: &str, chunk: &NewChunk) -> ChunkPoint {
             page: None,
             ordinal: chunk.ordinal,
             text: chunk.text.clone(),
+            full_names: vec![],
         },
         dense: unit(chunk.ordinal),
         sparse: Sparse {

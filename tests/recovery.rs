@@ -25,6 +25,7 @@ fn point(doc: &str, version: &str, text: &str) -> ChunkPoint {
             page: None,
             ordinal: 0,
             text: text.into(),
+            full_names: vec![],
         },
         dense: vec![0.5; DIM],
         sparse: Sparse {

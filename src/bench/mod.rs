@@ -82,6 +82,7 @@ pub fn rag_messages(
                 page: c.page,
                 ordinal: c.ordinal,
                 text: c.text,
+                full_names: vec![],
             },
             score: 1.0,
             dense_similarity: 1.0,

@@ -190,6 +190,7 @@ fn measure(
                     page: None,
                     ordinal: i % 50,
                     text: format!("Synthetic passage {i}."),
+                    full_names: vec![],
                 },
                 dense: rng.vector(),
                 sparse: rng.sparse(60),

@@ -37,6 +37,10 @@ pub struct ChunkPayload {
     pub page: Option<u32>,
     pub ordinal: usize,
     pub text: String,
+    /// Full names the text refers to by a short form its document defined (협의회 for
+    /// 노사협义회): matched as if the text named them (`ingest::defined_terms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_names: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

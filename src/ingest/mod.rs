@@ -2,6 +2,7 @@
 
 pub mod chunk;
 pub mod contained;
+pub mod defined_terms;
 pub mod documents;
 pub mod extract;
 pub mod formats;
@@ -172,10 +173,14 @@ fn typical_terms(text: &str) -> f32 {
 }
 
 /// The sparse side's text: the heading of the chunk's own section counts extra (a passage under
-/// "Sick leave" or "제60조 (연차 유급휴가)" is about that, whatever words its body uses).
-fn sparse_text(section: &str, text: &str) -> String {
+/// "Sick leave" or "제60조 (연차 유급휴가)" is about that, whatever words its body uses), and the
+/// full names of the defined short forms it uses count as if written (`defined_terms`).
+fn sparse_text(section: &str, text: &str, full_names: &[String]) -> String {
     let heading = section.rsplit(" > ").next().unwrap_or(section);
-    format!("{section}\n{heading}\n{heading}\n{text}")
+    format!(
+        "{section}\n{heading}\n{heading}\n{text}\n{}",
+        full_names.join(" ")
+    )
 }
 pub const EMBED_BATCH: usize = 64;
 
@@ -551,6 +556,7 @@ impl Ingestor {
         over_budget: &(dyn Fn() -> Result<(), IngestError> + Sync),
     ) -> Result<Vec<NewChunk>, IngestError> {
         let analyzer = Analyzer::default();
+        let defined = defined_terms::DefinedTerms::find(chunks.iter().map(|c| c.text.as_str()));
         let mut new_chunks = Vec::with_capacity(chunks.len());
         let total = chunks.len();
         // A batch pads to its longest text: embed the file's passages shortest first, so each
@@ -578,6 +584,11 @@ impl Ingestor {
             let mut points = Vec::with_capacity(batch.len());
             for ((c, dense), text) in batch.iter().zip(vectors).zip(texts.iter()) {
                 let id = uuid::Uuid::new_v4().to_string();
+                let full_names = defined.full_names(&c.text);
+                let sparse = analyzer.document_vector(
+                    &sparse_text(&c.section, &c.text, &full_names),
+                    typical_terms(text),
+                );
                 points.push(ChunkPoint {
                     payload: ChunkPayload {
                         chunk_id: id.clone(),
@@ -590,10 +601,10 @@ impl Ingestor {
                         page: c.page,
                         ordinal: c.ordinal,
                         text: c.text.clone(),
+                        full_names,
                     },
                     dense,
-                    sparse: analyzer
-                        .document_vector(&sparse_text(&c.section, &c.text), typical_terms(text)),
+                    sparse,
                 });
                 new_chunks.push(NewChunk {
                     id,

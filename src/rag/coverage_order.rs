@@ -38,6 +38,7 @@ pub fn by_coverage(analyzer: &Analyzer, question: &str, hits: Vec<Hit>) -> Vec<H
         .map(|h| {
             let mut t = passage_terms(analyzer, &h.payload.text);
             t.extend(passage_terms(analyzer, &h.payload.section));
+            t.extend(passage_terms(analyzer, &h.payload.full_names.join(" ")));
             t
         })
         .collect();
@@ -85,6 +86,7 @@ mod tests {
                 page: None,
                 ordinal: 0,
                 text: text.into(),
+                full_names: vec![],
             },
             score,
             dense_similarity: 0.0,

@@ -122,6 +122,7 @@ mod tests {
                 page: None,
                 ordinal,
                 text: String::new(),
+                full_names: vec![],
             },
             score: 1.0,
             dense_similarity: 0.5,

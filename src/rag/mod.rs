@@ -772,6 +772,7 @@ fn as_passages(hits: &[Hit]) -> Vec<sentences::Passage<'_>> {
             title: &h.payload.title,
             section: &h.payload.section,
             text: &h.payload.text,
+            full_names: &h.payload.full_names,
         })
         .collect()
 }

@@ -306,6 +306,7 @@ mod tests {
                 page: None,
                 ordinal: 0,
                 text: text.into(),
+                full_names: vec![],
             },
             score: 1.0,
             dense_similarity: 1.0,

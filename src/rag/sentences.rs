@@ -299,7 +299,8 @@ pub fn meeting(analyzer: &Analyzer, question: &str, passages: &[Passage]) -> Vec
 /// document's title, a chapter) are shared by many passages and lent every sentence of a broad
 /// page the question's words ("Salary and Leave Policy").
 fn read_units(analyzer: &Analyzer, passage: &Passage) -> Vec<(String, HashSet<String>)> {
-    let heading = passage_terms(analyzer, passage.section.rsplit(" > ").next().unwrap_or(""));
+    let mut heading = passage_terms(analyzer, passage.section.rsplit(" > ").next().unwrap_or(""));
+    heading.extend(passage_terms(analyzer, &passage.full_names.join(" ")));
     units(passage.text)
         .into_iter()
         .map(|unit| {
@@ -320,6 +321,9 @@ pub struct Passage<'a> {
     /// every unit of it, but it is never chosen itself.
     pub section: &'a str,
     pub text: &'a str,
+    /// Full names the text refers to by its document's short forms (협의회 for 노사협의회): they
+    /// count for every unit, as the heading does.
+    pub full_names: &'a [String],
 }
 
 /// Choose the units of the first `answer_from` of `passages` (best-ranked first) that answer
@@ -337,7 +341,11 @@ pub fn select(
     }
     let section_sets: Vec<HashSet<String>> = passages
         .iter()
-        .map(|p| passage_terms(analyzer, p.section))
+        .map(|p| {
+            let mut terms = passage_terms(analyzer, p.section);
+            terms.extend(passage_terms(analyzer, &p.full_names.join(" ")));
+            terms
+        })
         .collect();
     let passage_sets: Vec<HashSet<String>> = passages
         .iter()
@@ -551,11 +559,13 @@ mod tests {
             title: "",
             section: "Leave > Annual leave",
             text: "Employees accrue it from their first pay period. Full-time employees earn 4 hours each pay period. Requests go to your supervisor.",
+            full_names: &[],
         };
         let other = Passage {
             title: "",
             section: "Leave > Sick leave",
             text: "Sick leave is earned at 4 hours per pay period for everyone.",
+            full_names: &[],
         };
         let s = select(
             &a,
@@ -579,11 +589,13 @@ mod tests {
             title: "",
             section: "Paycheck > Introduction",
             text: "Your Salary is processed on 1st of month. We always pay on time.",
+            full_names: &[],
         };
         let leave = Passage {
             title: "",
             section: "Salary and Leave Policy > Leave Policy",
             text: "You get 18 hours of paid leaves a month. Leave days are not accumulated.",
+            full_names: &[],
         };
         let s = select(
             &a,
@@ -602,6 +614,7 @@ mod tests {
             title: "",
             section: "Overtime",
             text: "The amount of comp time you receive depends on your salary. Comp time is when you receive hours of leave instead of overtime pay.",
+            full_names: &[],
         };
         let question = "what is comp time you receive?";
         let top = |s: &Selection| {
@@ -637,12 +650,14 @@ mod tests {
             title: "근로기준법 시행령",
             section: "근로기준법 시행령 > 제30조 (연차 유급휴가)",
             text: "법 제60조에 따른 연차 유급휴가는 출근율을 계산하여 15일을 준다.",
+            full_names: &[],
         };
         let act = Passage {
             title: "근로기준법",
             section: "근로기준법 > 제60조 (연차 유급휴가)",
             text:
                 "사용자는 1년간 80퍼센트 이상 출근한 근로자에게 15일의 연차 유급휴가를 주어야 한다.",
+            full_names: &[],
         };
         let s = select(
             &a,
@@ -662,6 +677,7 @@ mod tests {
             title: "",
             section: "Salary and Leave",
             text: "You're paid per hour of work done. We cap it to 40 hrs/week or 8 hrs/day. Leave is paid.",
+            full_names: &[],
         };
         let s = select(
             &a,
@@ -686,6 +702,7 @@ mod tests {
                 title: "",
                 section: "Leave",
                 text: "Employees earn annual leave.",
+                full_names: &[],
             }],
             1,
             &Closeness::default(),

@@ -21,6 +21,16 @@ pub fn sample(rel: &str) -> PathBuf {
     repo().join("sample").join(rel)
 }
 
+/// A fixture document: a sample corpus file, or one of the evaluation collections' documents
+/// (`tests/eval/docs/...`, named from the repository root).
+pub fn fixture(rel: &str) -> PathBuf {
+    if rel.starts_with("tests/") {
+        repo().join(rel)
+    } else {
+        sample(rel)
+    }
+}
+
 /// Settings for a test: repository models and prompts, a private data dir, port 0, and a small
 /// generation context so tests stay quick on two cores.
 pub fn test_settings(data_dir: &Path) -> Settings {
@@ -285,7 +295,7 @@ pub fn start_app(
                 })
                 .expect("admin key");
             for rel in fixtures {
-                let bytes = std::fs::read(sample(rel)).expect("fixture");
+                let bytes = std::fs::read(fixture(rel)).expect("fixture");
                 app.ingestor
                     .ingest_bytes(rel, bytes, vec![], None)
                     .await

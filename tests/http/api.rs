@@ -689,6 +689,20 @@ async fn the_act_ranks_before_the_decree_that_restates_it() {
     common::assert_answered_from(&v, "8세", "제19조 ");
 }
 
+/// A statute names the council in full once (`노사협의회(이하 "협의회"라 한다)`) and by its short
+/// form in every later article; a question naming it in full is answered from the article that
+/// says how it is made up, not only from the definitions that repeat the full name.
+#[tokio::test]
+async fn a_defined_short_form_answers_for_the_full_name() {
+    if common::fast_tier() {
+        return; // the Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_quoting_app(&["tests/eval/docs/ko-council/labor-council-act.md"]);
+    let (status, v) = app.ask("노사협의회는 몇 명으로 구성하나요?").await;
+    assert_eq!(status, 200, "{v}");
+    common::assert_answered_from(&v, "10명 이하", "제6조 ");
+}
+
 /// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
 /// reaches the rule: without the entry the question is refused, with it answered from 제60조.
 #[tokio::test]
