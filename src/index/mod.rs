@@ -38,7 +38,7 @@ pub struct ChunkPayload {
     pub ordinal: usize,
     pub text: String,
     /// Full names the text refers to by a short form its document defined (협의회 for
-    /// 노사협义회): matched as if the text named them (`ingest::defined_terms`).
+    /// 노사협의회): matched as if the text named them (`ingest::defined_terms`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub full_names: Vec<String>,
 }

@@ -159,4 +159,32 @@ mod tests {
         let out = by_coverage(&Analyzer::default(), "가족돌봄휴가는 며칠까지 돼요?", hits);
         assert_eq!(out[0].payload.title, "남녀고용평등법", "{out:#?}");
     }
+
+    #[test]
+    fn a_passage_using_a_defined_short_form_meets_the_full_name() {
+        // 노사협의회 is written in full only where the statute defines it; 제12조 says 협의회.
+        let definition = hit(
+            "제4조 (노사협의회의 설치)",
+            "노사협의회(이하 \"협의회\"라 한다)는 사업장 단위로 설치하여야 한다.",
+            10.0,
+        );
+        let mut meetings = hit(
+            "제12조 (회의)",
+            "협의회는 3개월마다 정기적으로 회의를 개최하여야 한다.",
+            9.0,
+        );
+        let question = "노사협의회 회의는 어떻게 되나요?";
+        let without = by_coverage(
+            &Analyzer::default(),
+            question,
+            vec![definition.clone(), meetings.clone()],
+        );
+        assert_eq!(
+            without[0].payload.chunk_id, "제4조 (노사협의회의 설치)",
+            "{without:#?}"
+        );
+        meetings.payload.full_names = vec!["노사협의회".into()];
+        let with = by_coverage(&Analyzer::default(), question, vec![definition, meetings]);
+        assert_eq!(with[0].payload.chunk_id, "제12조 (회의)", "{with:#?}");
+    }
 }
