@@ -579,6 +579,32 @@ mod tests {
     }
 
     #[test]
+    fn the_sentence_that_answers_in_other_words_joins_the_one_that_repeats_the_question() {
+        let a = Analyzer::default();
+        let passage = Passage {
+            title: "",
+            section: "Telework",
+            text: "Telework requests for a new telework agreement are entered in the HR system. \
+                   Your supervisor approves each agreement within five business days.",
+            full_names: &[],
+        };
+        let s = select(
+            &a,
+            "who approves new telework requests?",
+            &[passage],
+            1,
+            &Closeness::default(),
+        );
+        assert!(s.chosen[0].text.starts_with("Telework requests"), "{s:#?}");
+        assert!(
+            s.chosen
+                .iter()
+                .any(|c| c.text.contains("supervisor approves")),
+            "{s:#?}"
+        );
+    }
+
+    #[test]
     fn a_document_title_does_not_lend_its_words_to_every_sentence() {
         let a = Analyzer::default();
         let paycheck = Passage {
