@@ -69,8 +69,11 @@ fn definitions_in(text: &str) -> Vec<Definition> {
             continue;
         };
         // A short form that contains the full name (위원 → 근로자위원) or equals it needs nothing;
-        // one syllable (법, 영) is too common to stand for anything.
-        if short.chars().count() < 2 || short.contains(full) {
+        // one syllable (법, 영) is too common to stand for anything. Only the full name's last
+        // word is read, so a short form sharing none of its syllable pairs names a whole phrase
+        // ("…의 수집ㆍ이용(이하 \"자료제공등\"이라 한다)"), not an abbreviation of that word.
+        if short.chars().count() < 2 || short.contains(full) || !shares_a_syllable_pair(short, full)
+        {
             continue;
         }
         out.push(Definition {
@@ -79,6 +82,16 @@ fn definitions_in(text: &str) -> Vec<Definition> {
         });
     }
     out
+}
+
+/// Whether two words share a pair of adjacent syllables (협의회 and 노사협의회 share 협의, 의회).
+fn shares_a_syllable_pair(a: &str, b: &str) -> bool {
+    let pairs = |w: &str| -> Vec<(char, char)> {
+        let chars: Vec<char> = w.chars().collect();
+        chars.windows(2).map(|p| (p[0], p[1])).collect()
+    };
+    let of_b = pairs(b);
+    pairs(a).iter().any(|p| of_b.contains(p))
 }
 
 /// The short form in `after` (the text following "(이하"), when it is quoted within a few
@@ -125,7 +138,7 @@ mod tests {
             "① 노사협의회(이하 \"협의회\"라 한다)는 사업장 단위로 설치하여야 한다.",
             "② 근로자를 대표하는 위원(이하 \"근로자위원\"이라 한다)은 투표로 선출한다.",
             "「근로자참여 및 협력증진에 관한 법률」(이하 \"법\"이라 한다)",
-            "부서별로 근로자위원을 선출할 근로자(이하 이 조에서 “위원선거인”이라 한다)를",
+            "고용노동부에 최저임금위원회(이하 이 조에서 “위원회”라 한다)를 둔다.",
         ]);
         assert_eq!(
             terms,
@@ -135,8 +148,8 @@ mod tests {
                     short: "협의회".into()
                 },
                 Definition {
-                    full: "근로자".into(),
-                    short: "위원선거인".into()
+                    full: "최저임금위원회".into(),
+                    short: "위원회".into()
                 },
             ])
         );
@@ -162,6 +175,7 @@ mod tests {
             "상시 30명 미만(이하 같다)의 근로자",
             "(이하 \"협의회\"라 한다)",
             "징계(이하 \"징계 등\"이라 한다)",
+            "개인정보의 수집ㆍ이용(이하 \"자료제공등\"이라 한다)",
         ] {
             assert_eq!(
                 DefinedTerms::find([text]),
