@@ -14,7 +14,7 @@ use crate::index::Hit;
 use crate::lexical::{passage_terms, Analyzer};
 
 use super::hierarchy;
-use super::sentences::concept_weights;
+use super::sentences::{concept_weights, label_terms};
 
 /// How many candidates the sparse search returns for this re-ordering (the answering article
 /// was found between rank 8 and 30 for questions in everyday words; 20 and 40 measured alike
@@ -37,8 +37,11 @@ pub fn by_coverage(analyzer: &Analyzer, question: &str, hits: Vec<Hit>) -> Vec<H
         .iter()
         .map(|h| {
             let mut t = passage_terms(analyzer, &h.payload.text);
-            t.extend(passage_terms(analyzer, &h.payload.section));
-            t.extend(passage_terms(analyzer, &h.payload.full_names.join(" ")));
+            t.extend(label_terms(
+                analyzer,
+                &h.payload.section,
+                &h.payload.full_names,
+            ));
             t
         })
         .collect();

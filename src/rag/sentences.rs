@@ -306,8 +306,11 @@ pub fn meeting(analyzer: &Analyzer, question: &str, passages: &[Passage]) -> Vec
 /// document's title, a chapter) are shared by many passages and lent every sentence of a broad
 /// page the question's words ("Salary and Leave Policy").
 fn read_units(analyzer: &Analyzer, passage: &Passage) -> Vec<(String, HashSet<String>)> {
-    let mut heading = passage_terms(analyzer, passage.section.rsplit(" > ").next().unwrap_or(""));
-    heading.extend(passage_terms(analyzer, &passage.full_names.join(" ")));
+    let heading = label_terms(
+        analyzer,
+        passage.section.rsplit(" > ").next().unwrap_or(""),
+        passage.full_names,
+    );
     units(passage.text)
         .into_iter()
         .map(|unit| {
@@ -316,6 +319,19 @@ fn read_units(analyzer: &Analyzer, passage: &Passage) -> Vec<(String, HashSet<St
             (unit, terms)
         })
         .collect()
+}
+
+/// The terms a passage is matched by besides its text: those of a label it stands under (its
+/// section path, or its nearest heading) and of the full names it refers to by its document's
+/// short forms (`ingest::defined_terms`).
+pub(super) fn label_terms(
+    analyzer: &Analyzer,
+    label: &str,
+    full_names: &[String],
+) -> HashSet<String> {
+    let mut terms = passage_terms(analyzer, label);
+    terms.extend(passage_terms(analyzer, &full_names.join(" ")));
+    terms
 }
 
 /// A retrieved passage as the selection reads it.
@@ -348,11 +364,7 @@ pub fn select(
     }
     let section_sets: Vec<HashSet<String>> = passages
         .iter()
-        .map(|p| {
-            let mut terms = passage_terms(analyzer, p.section);
-            terms.extend(passage_terms(analyzer, &p.full_names.join(" ")));
-            terms
-        })
+        .map(|p| label_terms(analyzer, p.section, p.full_names))
         .collect();
     let passage_sets: Vec<HashSet<String>> = passages
         .iter()

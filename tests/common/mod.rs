@@ -251,7 +251,6 @@ pub fn shared_app() -> &'static TestApp {
     APP.get_or_init(|| start_app(|_| {}, FIXTURES))
 }
 
-/// Start the real app with adjusted settings and the given sample documents ingested.
 /// `start_app` with generation off: answers quote the regulation's sentences (what the Korean
 /// answer tests read, the small model writing no Korean).
 pub fn start_quoting_app(fixtures: &'static [&'static str]) -> TestApp {
@@ -261,6 +260,8 @@ pub fn start_quoting_app(fixtures: &'static [&'static str]) -> TestApp {
     )
 }
 
+/// Start the real app with adjusted settings and the given fixture documents (`fixture`)
+/// ingested.
 pub fn start_app(
     configure: impl FnOnce(&mut Settings) + Send + 'static,
     fixtures: &'static [&'static str],
