@@ -5,7 +5,8 @@
 #
 #   scripts/gpu-bench.sh build    # llama.cpp of regula's exact version, CUDA, shared (~5 min)
 #   scripts/gpu-bench.sh run      # synthesize each shape, bench generate, table  (~5 min)
-#   scripts/gpu-bench.sh all
+#   scripts/gpu-bench.sh all      # both in one call: a session's device time is 15 min in all,
+#                                 # and each call that finds no warm machine starts one
 #
 # GPU_BENCH_CPU=1 rehearses the whole path on a CPU machine with tiny shapes (no CUDA).
 # Results go to $OUT (the device tool brings it back): <shape>.json, results.md, log.txt.
@@ -44,12 +45,16 @@ build() {
     flags+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}")
   fi
   log "building llama.cpp from $(basename "$crate") (${flags[*]})"
+  local started=$SECONDS
   cmake -S "$src" -B "$WORK/build" "${flags[@]}" >"$OUT/cmake-configure.txt" 2>&1 \
     || { tail -30 "$OUT/cmake-configure.txt"; exit 1; }
   cmake --build "$WORK/build" -j"$(nproc)" >"$OUT/cmake-build.txt" 2>&1 \
     || { tail -40 "$OUT/cmake-build.txt"; exit 1; }
   cmake --install "$WORK/build" --prefix "$WORK/llama" >/dev/null
-  log "built: $(ls "$WORK"/llama/lib/*.so.0 | xargs -n1 basename | tr '\n' ' ')"
+  log "built in $((SECONDS - started)) s on $(nproc) cores: $(ls "$WORK"/llama/lib/*.so.0 | xargs -n1 basename | tr '\n' ' ')"
+  # The build logs are kept only when the build fails: the device tool brings back at most
+  # eight files, and a run of both shapes writes seven.
+  rm -f "$OUT"/cmake-configure.txt "$OUT"/cmake-build.txt
 }
 
 run() {

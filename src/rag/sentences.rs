@@ -88,10 +88,15 @@ pub fn units(text: &str) -> Vec<String> {
     let mut lead_open = false;
     let mut items_joined = 0;
     let mut table_open = false;
+    // The bullets under an open lead, until the list ends.
+    let mut bullets: Vec<String> = Vec::new();
     for raw in text.lines() {
         let line = clean_line(raw);
         if line.chars().count() < 3 {
             continue;
+        }
+        if !(lead_open && is_bullet(raw)) {
+            join_bullets(&mut out, &mut bullets);
         }
         match table_line(&line) {
             TableLine::Border => continue,
@@ -112,6 +117,11 @@ pub fn units(text: &str) -> Vec<String> {
             }
             TableLine::Not => table_open = false,
         }
+        if lead_open && is_bullet(raw) && !is_item(&line) {
+            bullets.push(line);
+            continue;
+        }
+        join_bullets(&mut out, &mut bullets);
         let item = is_item(&line);
         if item && lead_open && items_joined < 8 {
             if let Some(last) = out.last_mut() {
@@ -123,19 +133,46 @@ pub fn units(text: &str) -> Vec<String> {
         }
         lead_open = false;
         items_joined = 0;
-        // A Korean statute's paragraph (항) is the unit a citation names and its sentences lean
-        // on each other ("이 경우 …"): kept whole. Prose is split into sentences.
-        if crate::lexical::is_korean(&line) {
-            out.push(line);
-        } else {
-            out.extend(split_sentences(&line));
-        }
+        out.extend(line_units(&line));
         if let Some(last) = out.last() {
             lead_open = announces_items(last);
         }
     }
+    join_bullets(&mut out, &mut bullets);
     out
 }
+
+/// A lead and the bullets it announces read as one unit while they are short together ("they
+/// can contact TWN via the options below: The Work Number website; 800-367-5690"); a long list
+/// stays a list of units, each bullet answering on its own ("Laundry expenses, if official
+/// travel is at least 4 nights" under a lead naming eight kinds of expense).
+fn join_bullets(out: &mut Vec<String>, bullets: &mut Vec<String>) {
+    if bullets.is_empty() {
+        return;
+    }
+    let listed: usize = bullets.iter().map(|b| b.chars().count() + 2).sum();
+    match out.last_mut() {
+        Some(lead) if lead.chars().count() + listed <= MAX_JOINED_CHARS => {
+            lead.push(' ');
+            lead.push_str(&bullets.join("; "));
+            bullets.clear();
+        }
+        _ => out.extend(bullets.drain(..).flat_map(|b| line_units(&b))),
+    }
+}
+
+/// The units of one line: a Korean statute's paragraph (항) is the unit a citation names and its
+/// sentences lean on each other ("이 경우 …"), so it is kept whole; prose is split into sentences.
+fn line_units(line: &str) -> Vec<String> {
+    if crate::lexical::is_korean(line) {
+        vec![line.to_string()]
+    } else {
+        split_sentences(line)
+    }
+}
+
+/// The longest lead-and-bullets unit (the length penalty of a unit starts above 450).
+const MAX_JOINED_CHARS: usize = 400;
 
 /// Rows of one table kept with its lead.
 const MAX_ROWS: usize = 16;
@@ -224,6 +261,13 @@ fn is_item(line: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// A list bullet ("- ", "* ", "• "), read before `clean_line` drops it: after a lead that
+/// announces items ("contact TWN via the options below:") the bullets are what it announces.
+fn is_bullet(raw: &str) -> bool {
+    let t = raw.trim_start();
+    ["- ", "* ", "• ", "+ "].iter().any(|b| t.starts_with(b))
 }
 
 fn announces_items(unit: &str) -> bool {
@@ -516,6 +560,30 @@ mod tests {
         assert_eq!(
             units("| Level | Days |\n|---|---|\n| Junior | 10 |"),
             vec!["Level | Days; Junior | 10".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_lead_reads_with_the_bullets_it_announces() {
+        let text = "If a lender needs to verify your employment, they can contact TWN via the options below:\n- The Work Number website\n- 800-367-5690\nFor more, read the guide.\n- A bullet after prose stands alone.";
+        assert_eq!(
+            units(text),
+            vec![
+                "If a lender needs to verify your employment, they can contact TWN via the options below: The Work Number website; 800-367-5690",
+                "For more, read the guide.",
+                "A bullet after prose stands alone.",
+            ]
+        );
+        // A long list stays a list: each bullet can answer on its own.
+        let long = format!(
+            "These expenses need no receipt when each is under $75:\n{}- Laundry expenses, if official travel is at least 4 nights",
+            "- Checked baggage fees for more than one piece of luggage per leg of your trip\n".repeat(4)
+        );
+        let u = units(&long);
+        assert_eq!(u.len(), 6, "{u:#?}");
+        assert_eq!(
+            u[5],
+            "Laundry expenses, if official travel is at least 4 nights"
         );
     }
 
