@@ -95,7 +95,9 @@ pub fn units(text: &str) -> Vec<String> {
         if line.chars().count() < 3 {
             continue;
         }
-        if !(lead_open && is_bullet(raw)) {
+        // A bullet under an open lead waits until the list ends; any other line ends the list.
+        let bullet = lead_open && is_bullet(raw) && !is_item(&line);
+        if !bullet {
             join_bullets(&mut out, &mut bullets);
         }
         match table_line(&line) {
@@ -117,11 +119,10 @@ pub fn units(text: &str) -> Vec<String> {
             }
             TableLine::Not => table_open = false,
         }
-        if lead_open && is_bullet(raw) && !is_item(&line) {
+        if bullet {
             bullets.push(line);
             continue;
         }
-        join_bullets(&mut out, &mut bullets);
         let item = is_item(&line);
         if item && lead_open && items_joined < 8 {
             if let Some(last) = out.last_mut() {
