@@ -103,3 +103,44 @@ fn the_30b_class_shapes_have_the_real_files_sizes() {
         );
     }
 }
+
+/// Threads of this process named as the generator's worker.
+fn generation_workers() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "regula-llm")
+        .count()
+}
+
+#[test]
+fn dropping_the_generator_frees_its_model_before_returning() {
+    // On a GPU, a context freed after the process began exiting aborts it (CUDA's driver is torn
+    // down at exit): `bench generate` printed its report, then died with "driver shutting down".
+    // The worker must be gone once the generator is dropped, not at some later moment.
+    use regula::llm::{ChatMessage, GenEvent, GenOptions, Generator, LlamaGenerator};
+    let settings = regula::config::LlmSettings {
+        threads: 1,
+        ..Default::default()
+    };
+    let model = common::repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let generator = LlamaGenerator::start(&model, &settings).expect("the small model loads");
+    assert_eq!(generation_workers(), 1);
+    let mut stream = generator
+        .generate(
+            vec![ChatMessage::new("user", "Say hello.")],
+            GenOptions {
+                max_tokens: 4,
+                temperature: 0.0,
+                ignore_eos: true,
+            },
+        )
+        .expect("queued");
+    let mut done = false;
+    while let Some(event) = stream.blocking_recv() {
+        done |= matches!(event, GenEvent::Done(_));
+    }
+    assert!(done, "the answer finished");
+    drop(generator);
+    assert_eq!(generation_workers(), 0, "the worker outlived its generator");
+}

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -33,6 +34,9 @@ pub struct LlamaGenerator {
     queue: SyncSender<Job>,
     /// Jobs queued or being decoded.
     pending: Arc<AtomicUsize>,
+    /// Joined on drop: the worker must free its context before the process exits. CUDA tears its
+    /// driver down at exit, and a context freed after that aborts the process (seen on an H200).
+    worker: Option<JoinHandle<()>>,
 }
 
 /// llama.cpp's backend may be initialised once per process.
@@ -72,7 +76,7 @@ impl LlamaGenerator {
         let path = path.to_path_buf();
         let settings = settings.clone();
         let worker_pending = pending.clone();
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("regula-llm".into())
             .spawn(move || {
                 let model_params =
@@ -134,7 +138,21 @@ impl LlamaGenerator {
             name,
             queue,
             pending,
+            worker: Some(worker),
         })
+    }
+}
+
+impl Drop for LlamaGenerator {
+    fn drop(&mut self) {
+        // Closing the queue ends the worker's loop once its sequences are done; a sender to a
+        // channel nobody reads takes the queue's place.
+        drop(std::mem::replace(&mut self.queue, sync_channel(0).0));
+        if let Some(worker) = self.worker.take() {
+            if worker.join().is_err() {
+                tracing::error!("the generation worker panicked");
+            }
+        }
     }
 }
 
