@@ -241,8 +241,9 @@ impl Thesaurus {
             for (key, terms) in &self.entries {
                 let matches = match key.strip_suffix('$') {
                     // The whole word, a particle (or the plural 들) aside: 아이$ is met by
-                    // 아이가 and 아이들을, not by 아이디어.
-                    Some(whole) => word.strip_prefix(whole).is_some_and(|rest| {
+                    // 아이가 and 아이들을, not by 아이디어. A counter reads after a number
+                    // too: 살$ is met by 18살도.
+                    Some(whole) => counted(word).strip_prefix(whole).is_some_and(|rest| {
                         let rest = rest.strip_prefix('들').unwrap_or(rest);
                         rest.is_empty() || KO_SUFFIXES.contains(&rest)
                     }),
@@ -254,6 +255,16 @@ impl Thesaurus {
             }
         }
         out.join(" ")
+    }
+}
+
+/// A word without the number it may start with (18살 -> 살; a word of digits alone stays).
+fn counted(word: &str) -> &str {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    if rest.is_empty() {
+        word
+    } else {
+        rest
     }
 }
 
@@ -577,7 +588,13 @@ impl Analyzer {
             if hangul && KO_ASKING.iter().any(|w| word.starts_with(w)) {
                 continue;
             }
+            // So is a counting word after 몇 that the thesaurus maps to a statute's unit (몇 살
+            // -> 세): any passage with such a number meets it (정년은 몇 살 -> "40세 이상").
+            // An unmapped one stays (몇 시간: a passage with no hours at all does not answer).
             let expansions = self.thesaurus.expand(word);
+            if hangul && i > 0 && words[i - 1].1 == "몇" && !expansions.is_empty() {
+                continue;
+            }
             let mut extra_word = None;
             if hangul {
                 match naming.as_ref().map(|n| n[i].as_deref()) {
@@ -949,6 +966,36 @@ mod tests {
         assert_eq!(weight(&english, "e:leav"), Some(EXPANSION_WEIGHT));
         let t = Thesaurus::parse("# comment\nvacation\tleave annual\n\nbad line\n");
         assert_eq!(t.expand("Vacations next week"), "leave annual");
+    }
+
+    #[test]
+    fn native_counting_words_meet_the_counters_statutes_write() {
+        // 두 달에 한 번 is how people say what the statute writes as 매월 1회 (or 2개월).
+        let a = Analyzer::default();
+        let statute = "임금은 매월 1회 이상 일정한 날짜를 정하여 지급하여야 한다.";
+        let terms = passage_terms(&a, statute);
+        let asked = a.concepts("임금을 두 달에 한 번 줘도 되나요?");
+        for counter in ["k:달에", "k:번"] {
+            let concept = asked.iter().find(|c| c.words.iter().any(|w| w == counter));
+            assert!(
+                concept.is_some_and(|c| c.met_in(&terms)),
+                "{counter}: {asked:?}"
+            );
+        }
+        // The counter of what is asked is no topic: 몇 살 asks for an age.
+        let asked_age = a.concepts("정년은 몇 살이에요?");
+        assert!(
+            !asked_age
+                .iter()
+                .any(|c| c.words.iter().any(|w| w == "k:세")),
+            "{asked_age:?}"
+        );
+        // A number before the counter is read the same way: 18살 -> 세.
+        let age = Thesaurus::builtin().expand("18살도 야간에 일할 수 있나요");
+        assert!(age.split_whitespace().any(|t| t == "세"), "{age}");
+        // A word of digits alone is not a counter.
+        assert_eq!(counted("2024"), "2024");
+        assert_eq!(counted("3번"), "번");
     }
 
     #[test]
