@@ -964,6 +964,11 @@ mod tests {
         assert_eq!(weight(&plain, "k:로계"), Some(KO_BIGRAM_QUERY_WEIGHT));
         let english = a.query_vector("vacation policy");
         assert_eq!(weight(&english, "e:leav"), Some(EXPANSION_WEIGHT));
+        let ride = a.query_vector("can I expense an uber to the airport");
+        assert_eq!(weight(&ride, "e:taxi"), Some(EXPANSION_WEIGHT));
+        // A whole-word key is not met inside a longer word: hackerbay is no security incident.
+        let company = Thesaurus::builtin().expand("who founded hackerbay");
+        assert!(!company.contains("incident"), "{company}");
         let t = Thesaurus::parse("# comment\nvacation\tleave annual\n\nbad line\n");
         assert_eq!(t.expand("Vacations next week"), "leave annual");
     }
