@@ -716,8 +716,25 @@ fn word_spans(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// The distinct terms of a passage, for `Concept::met_in`.
+///
+/// A word a prefix negates also stands for the word it negates (unpaid -> paid, nonexempt ->
+/// exempt): "FMLA leave is unpaid" answers "Is FMLA leave paid?", whichever way the answer goes.
 pub fn passage_terms(analyzer: &Analyzer, passage: &str) -> std::collections::HashSet<String> {
-    analyzer.terms(passage).into_iter().collect()
+    let mut terms: std::collections::HashSet<String> =
+        analyzer.terms(passage).into_iter().collect();
+    let negated: Vec<String> = terms.iter().filter_map(|t| negated(t)).collect();
+    terms.extend(negated);
+    terms
+}
+
+/// The English term a negating prefix stands before (e:unpaid -> e:paid); short remainders are
+/// no words (under, union, unit).
+fn negated(term: &str) -> Option<String> {
+    let word = term.strip_prefix("e:")?;
+    let rest = word
+        .strip_prefix("non")
+        .or_else(|| word.strip_prefix("un"))?;
+    (rest.len() >= 4).then(|| format!("e:{rest}"))
 }
 
 /// Share of the question's concepts that `passage` meets (0 when the question has none).
@@ -1001,6 +1018,22 @@ mod tests {
         // A word of digits alone is not a counter.
         assert_eq!(counted("2024"), "2024");
         assert_eq!(counted("3번"), "번");
+    }
+
+    #[test]
+    fn a_negated_word_meets_the_word_it_negates() {
+        let a = Analyzer::default();
+        let asked = a.concepts("Is FMLA leave paid?");
+        let paid = asked
+            .iter()
+            .find(|c| c.words.iter().any(|w| w == "e:paid"))
+            .expect("paid is a concept");
+        assert!(paid.met_in(&passage_terms(&a, "FMLA leave is unpaid.")));
+        assert!(paid.met_in(&passage_terms(&a, "Holidays are paid.")));
+        assert!(!paid.met_in(&passage_terms(&a, "The union meets monthly.")));
+        assert_eq!(negated("e:nonexempt").as_deref(), Some("e:exempt"));
+        assert_eq!(negated("e:under"), None);
+        assert_eq!(negated("k:불이익"), None);
     }
 
     #[test]
