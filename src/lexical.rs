@@ -95,6 +95,23 @@ const KO_STOPWORDS: &[&str] = &[
     "끝",
 ];
 
+/// Nouns every question may use and no rule is about (사람, 문제, 방법): with a Korean tagger, a
+/// word naming only one of them is no concept ("저도 문제가 되나요?" asks whether it is allowed).
+const KO_GENERIC: &[&str] = &[
+    "사람",
+    "문제",
+    "상황",
+    "부분",
+    "정도",
+    "얘기",
+    "이야기",
+    "생각",
+    "내용",
+    "방법",
+    "거",
+    "게",
+];
+
 /// Beginnings of Korean question words (며칠이에요, 몇시간, 언제까지, 얼마씩, 최대): what a
 /// question asks, not what it is about.
 const KO_ASKING: &[&str] = &["며칠", "몇", "언제", "얼마", "최대", "최장", "최소"];
@@ -598,6 +615,9 @@ impl Analyzer {
             let mut extra_word = None;
             if hangul {
                 match naming.as_ref().map(|n| n[i].as_deref()) {
+                    Some(Some(part)) if KO_GENERIC.contains(&part) && expansions.is_empty() => {
+                        continue
+                    }
                     Some(Some(part)) => {
                         // The noun as the index holds it: bare (휴가 -> 휴, the particle rule
                         // cannot tell) and with a particle (휴가는 -> 휴가): either meets it.

@@ -642,6 +642,41 @@ async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
     assert_eq!(v["abstained"], true, "{v:#}");
 }
 
+/// Native counting words: "두 달에 한 번" is the statute's 매월 1회 (제43조), not the decree's
+/// 통상임금 that shares 임금 and 지급 with it. Before the thesaurus knew counting words, the decree
+/// was quoted.
+#[tokio::test]
+async fn native_counting_words_meet_the_statutes_counters() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_quoting_app(&[
+        "ko-labor-law/labor-standards-act.md",
+        "ko-labor-law/labor-standards-act-decree.md",
+    ]);
+    let (status, v) = app
+        .ask("월급을 두 달에 한 번 몰아서 주겠다는데 그래도 되나요?")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    common::assert_answered_from(&v, "1회 이상", "제43조");
+}
+
+/// Nouns any question may use (사람, 문제) are no topic a rule must meet: "제 와이프가 … 사람한테
+/// 선물을 받으면 저도 문제가 되나요?" is answered from the code's article on a spouse's gifts
+/// (제14조); it was refused while 사람 and 문제 counted as unmet concepts.
+#[tokio::test]
+async fn generic_nouns_of_a_korean_question_are_no_topic() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_quoting_app(&["tests/eval/docs/ko-conduct/code-of-conduct.md"]);
+    let (status, v) = app
+        .ask("제 와이프가 제 업무 관련된 사람한테 선물을 받으면 저도 문제가 되나요?")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    common::assert_answered_from(&v, "배우자", "제14조");
+}
+
 /// Everyday words over a statute and its decree: "보관" is the statute's 보존, and the article that
 /// meets the whole question (제42조: 서류 … 3년간 보존) comes before passages that repeat one of its
 /// words. Refused before the thesaurus knew 보관 and candidates were ordered by what they meet.
