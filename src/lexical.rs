@@ -1010,6 +1010,11 @@ mod tests {
         assert_eq!(t.expand("Vacations next week"), "leave annual");
     }
 
+    /// The concept of `concepts` that `term` stands for.
+    fn concept_with<'a>(concepts: &'a [Concept], term: &str) -> Option<&'a Concept> {
+        concepts.iter().find(|c| c.words.iter().any(|w| w == term))
+    }
+
     #[test]
     fn native_counting_words_meet_the_counters_statutes_write() {
         // 두 달에 한 번 is how people say what the statute writes as 매월 1회 (or 2개월).
@@ -1018,7 +1023,7 @@ mod tests {
         let terms = passage_terms(&a, statute);
         let asked = a.concepts("임금을 두 달에 한 번 줘도 되나요?");
         for counter in ["k:달에", "k:번"] {
-            let concept = asked.iter().find(|c| c.words.iter().any(|w| w == counter));
+            let concept = concept_with(&asked, counter);
             assert!(
                 concept.is_some_and(|c| c.met_in(&terms)),
                 "{counter}: {asked:?}"
@@ -1026,12 +1031,7 @@ mod tests {
         }
         // The counter of what is asked is no topic: 몇 살 asks for an age.
         let asked_age = a.concepts("정년은 몇 살이에요?");
-        assert!(
-            !asked_age
-                .iter()
-                .any(|c| c.words.iter().any(|w| w == "k:세")),
-            "{asked_age:?}"
-        );
+        assert!(concept_with(&asked_age, "k:세").is_none(), "{asked_age:?}");
         // A number before the counter is read the same way: 18살 -> 세.
         let age = Thesaurus::builtin().expand("18살도 야간에 일할 수 있나요");
         assert!(age.split_whitespace().any(|t| t == "세"), "{age}");
@@ -1044,10 +1044,7 @@ mod tests {
     fn a_negated_word_meets_the_word_it_negates() {
         let a = Analyzer::default();
         let asked = a.concepts("Is FMLA leave paid?");
-        let paid = asked
-            .iter()
-            .find(|c| c.words.iter().any(|w| w == "e:paid"))
-            .expect("paid is a concept");
+        let paid = concept_with(&asked, "e:paid").expect("paid is a concept");
         assert!(paid.met_in(&passage_terms(&a, "FMLA leave is unpaid.")));
         assert!(paid.met_in(&passage_terms(&a, "Holidays are paid.")));
         assert!(!paid.met_in(&passage_terms(&a, "The union meets monthly.")));
