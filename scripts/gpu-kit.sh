@@ -23,8 +23,11 @@ cargo build --release --features dynamic-link --bin regula
 rm -rf "$KIT" && mkdir -p "$KIT/lib"
 cp "$TARGET/release/regula" "$KIT/regula"
 strip "$KIT/regula"
-# The shared libraries the build made (the rehearsal's CPU variant).
-out=$(ls -td "$TARGET"/release/build/llama-cpp-sys-2-*/out | head -1)
+# The shared libraries the build made (the rehearsal's CPU variant). The default build's static
+# out dir sits beside it and may be newer: take the one that holds libllama.so.
+out=$(ls -td "$TARGET"/release/build/llama-cpp-sys-2-*/out/lib/libllama.so 2>/dev/null | head -1)
+out=${out%/lib/libllama.so}
+[ -n "$out" ] || { echo "gpu-kit: no shared libllama.so under $TARGET/release/build" >&2; exit 1; }
 find "$out" -name 'lib*.so*' \( -type f -o -type l \) -exec cp -P {} "$KIT/lib/" \;
 ldd "$KIT/regula" | grep -E 'llama|ggml' || { echo "gpu-kit: regula does not link llama.cpp dynamically" >&2; exit 1; }
 xz -T0 -6 -f "$KIT/regula"
