@@ -2,6 +2,7 @@
 //! answering sentences -> verify citations -> answer, each stage a function returning a value
 //! (`Rag::ask`).
 
+mod asked_order;
 pub mod citations;
 mod coverage_order;
 pub mod decision;
@@ -499,6 +500,16 @@ impl Rag {
             )
             .await?;
         let (features, closeness) = self.assess(&question, &vector, &hits).await?;
+        // After the decision's features, which it leaves alone: a passage that states the kind
+        // of fact asked in one word of the question also sits beside near-corpus questions the
+        // rules do not answer ("동호회 지원금은 얼마" met 지원금 환수 amounts), and answering
+        // those is the decision's call, not this ordering's.
+        let hits = asked_order::stated_into_context(
+            &self.analyzer,
+            &question,
+            hits,
+            self.retrieval.context_passages,
+        );
         tracing::debug!(?features, hits = hits.len(), "retrieved");
         Ok(Retrieved {
             question,

@@ -520,6 +520,46 @@ pub fn select(
     }
 }
 
+/// For each of `passages`, the largest share of the question's concept weight met by one of its
+/// units that states the kind of fact the question asks for (an amount, an identifier, another
+/// quantity); 0 where none does, and for every passage when it asks for none of them.
+pub fn stating_coverage(analyzer: &Analyzer, question: &str, passages: &[Passage]) -> Vec<f32> {
+    let asked = quantity::asked(question);
+    let concepts = analyzer.concepts(question);
+    if asked == Asked::Other || concepts.is_empty() {
+        return vec![0.0; passages.len()];
+    }
+    let given = quantity::numbers(question);
+    let passage_sets: Vec<HashSet<String>> = passages
+        .iter()
+        .map(|p| {
+            let mut terms = passage_terms(analyzer, p.text);
+            terms.extend(label_terms(analyzer, p.section, p.full_names));
+            terms
+        })
+        .collect();
+    let weights = concept_weights(&concepts, &passage_sets);
+    let total = weights.iter().sum::<f32>().max(f32::EPSILON);
+    passages
+        .iter()
+        .map(|passage| {
+            read_units(analyzer, passage)
+                .into_iter()
+                .filter(|(unit, _)| quantity::stated_beyond(unit, &given).answers(asked))
+                .map(|(_, terms)| {
+                    concepts
+                        .iter()
+                        .zip(&weights)
+                        .filter(|(c, _)| c.met_in(&terms))
+                        .map(|(_, w)| *w)
+                        .sum::<f32>()
+                        / total
+                })
+                .fold(0.0, f32::max)
+        })
+        .collect()
+}
+
 /// Rarer concepts weigh more: a concept met by every retrieved passage tells little about which
 /// sentence answers (ln of the inverse share of passages meeting it, like IDF over the hits).
 pub(super) fn concept_weights(concepts: &[Concept], passages: &[HashSet<String>]) -> Vec<f32> {
