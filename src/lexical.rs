@@ -97,7 +97,17 @@ const KO_STOPWORDS: &[&str] = &[
 
 /// Nouns every question may use and no rule is about (사람, 문제, 방법): with a Korean tagger, a
 /// word naming only one of them is no concept ("저도 문제가 되나요?" asks whether it is allowed).
+/// So are the nouns that ask what a term means (정의, 뜻, 의미): "괴롭힘은 법에서 어떻게
+/// 정의하나요?" asks for the sentence that defines 괴롭힘, which does not say 정의. They still
+/// search (a statute's 제2조 (정의) is found by them). And the nouns naming where the answer is
+/// to be found (법에서, 법 위반 아닌가요, 법적으로): the rules are the law being asked about, and
+/// they write 근로기준법 or 이 법, rarely the bare word.
 const KO_GENERIC: &[&str] = &[
+    "정의",
+    "뜻",
+    "의미",
+    "법",
+    "법적",
     "사람",
     "문제",
     "상황",

@@ -677,6 +677,20 @@ async fn generic_nouns_of_a_korean_question_are_no_topic() {
     common::assert_answered_from(&v, "배우자", "제14조");
 }
 
+/// A question asking how the law defines a term names what it asks for, not its topic: "정의"
+/// (define) is met by no sentence of the article that defines 직장 내 괴롭힘 in its own words, and
+/// the question was refused.
+#[tokio::test]
+async fn words_asking_for_a_definition_are_no_topic() {
+    if common::fast_tier() {
+        return; // the decision's Korean reading needs the real tagger and dictionary
+    }
+    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
+    let (status, v) = app.ask("직장 내 괴롭힘은 법에서 어떻게 정의하나요?").await;
+    assert_eq!(status, 200, "{v}");
+    common::assert_answered_from(&v, "업무상 적정범위를 넘어", "제76조의2");
+}
+
 /// Everyday words over a statute and its decree: "보관" is the statute's 보존, and the article that
 /// meets the whole question (제42조: 서류 … 3년간 보존) comes before passages that repeat one of its
 /// words. Refused before the thesaurus knew 보관 and candidates were ordered by what they meet.
