@@ -1006,6 +1006,22 @@ mod tests {
             Some(KO_EXPANSION_WEIGHT),
             "알려 -> 명시"
         );
+        let notice = a.query_vector("해고를 문자로 통보받았어요 밤에");
+        assert_eq!(
+            weight(&notice, "k:통지"),
+            Some(KO_EXPANSION_WEIGHT),
+            "통보 -> 통지"
+        );
+        assert_eq!(
+            weight(&notice, "k:야간"),
+            Some(KO_EXPANSION_WEIGHT),
+            "밤 -> 야간"
+        );
+        assert_eq!(
+            weight(&a.query_vector("밤새"), "k:야간"),
+            None,
+            "밤$ is the whole word"
+        );
         assert_eq!(weight(&plain, "k:근로계약"), Some(1.0));
         // Its syllable bigrams are a weaker fallback.
         assert_eq!(weight(&plain, "k:로계"), Some(KO_BIGRAM_QUERY_WEIGHT));

@@ -96,7 +96,20 @@ const KO_NOT_MONEY: [&str; 6] = [
     "얼마 전",
     "얼마 후",
 ];
-const KO_MONEY: [&str; 6] = ["금액", "몇 원", "몇원", "만원", "만 원", "달러"];
+/// A unit after 몇 asks for an amount; after a number it gives one ("위약금 300만원 낸다는 각서를
+///썼는데 유효한가요?" asks whether that is allowed, not how much).
+const KO_MONEY: [&str; 10] = [
+    "금액",
+    "몇 원",
+    "몇원",
+    "몇 만원",
+    "몇만원",
+    "몇 만 원",
+    "몇 천원",
+    "몇천원",
+    "몇 달러",
+    "몇달러",
+];
 /// Endings of Korean nouns that name money (여비, 지원금, 이용료, 시간외근무수당, 월급): "얼마나"
 /// asks for an amount only beside one of them ("병가가 얼마나 되나요" asks how long).
 const KO_MONEY_NOUN_ENDINGS: [&str; 10] = [
@@ -452,6 +465,13 @@ mod tests {
             Asked::Quantity
         );
         assert_eq!(asked("출장 일비는 하루에 몇 만원이에요?"), Asked::Money);
+        assert_eq!(asked("해외 일비는 하루 몇 달러예요?"), Asked::Money);
+        // An amount the question gives is not asked for.
+        assert_eq!(
+            asked("위약금 300만원 낸다는 각서를 썼는데 이거 유효한가요?"),
+            Asked::Other
+        );
+        assert_eq!(asked("50달러짜리 선물은 받아도 돼요?"), Asked::Other);
         assert_eq!(asked("회사 동호회 지원금은 얼마인가요?"), Asked::Money);
         assert_eq!(asked("연차는 얼마 동안 쓸 수 있어요?"), Asked::Quantity);
         assert_eq!(
