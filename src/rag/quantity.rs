@@ -97,7 +97,7 @@ const KO_NOT_MONEY: [&str; 6] = [
     "얼마 후",
 ];
 /// A unit after 몇 asks for an amount; after a number it gives one ("위약금 300만원 낸다는 각서를
-///썼는데 유효한가요?" asks whether that is allowed, not how much).
+/// 썼는데 유효한가요?" asks whether that is allowed, not how much).
 const KO_MONEY: [&str; 10] = [
     "금액",
     "몇 원",
