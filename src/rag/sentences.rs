@@ -407,31 +407,12 @@ pub fn select(
     if concepts.is_empty() || passages.is_empty() {
         return Selection::default();
     }
-    let section_sets: Vec<HashSet<String>> = passages
-        .iter()
-        .map(|p| label_terms(analyzer, p.section, p.full_names))
-        .collect();
     let passage_sets: Vec<HashSet<String>> = passages
         .iter()
-        .zip(&section_sets)
-        .map(|(p, section)| {
-            let mut terms = passage_terms(analyzer, p.text);
-            terms.extend(section.iter().cloned());
-            terms
-        })
+        .map(|p| matched_terms(analyzer, p))
         .collect();
     let weights = concept_weights(&concepts, &passage_sets);
-    let total: f32 = weights.iter().sum();
-    // Share of the question's concept weight met, "met" as the caller says.
-    let weighted = |met: &dyn Fn(&Concept) -> bool| -> f32 {
-        concepts
-            .iter()
-            .zip(&weights)
-            .filter(|(c, _)| met(c))
-            .map(|(_, w)| *w)
-            .sum::<f32>()
-            / total.max(f32::EPSILON)
-    };
+    let weighted = |met: &dyn Fn(&Concept) -> bool| weighted_share(&concepts, &weights, met);
     let covered = |terms: &HashSet<String>| weighted(&|c| c.met_in(terms));
     let best_of_top3 = |share: &dyn Fn(&HashSet<String>) -> f32| {
         passage_sets.iter().take(3).map(share).fold(0.0, f32::max)
@@ -532,32 +513,39 @@ pub fn stating_coverage(analyzer: &Analyzer, question: &str, passages: &[Passage
     let given = quantity::numbers(question);
     let passage_sets: Vec<HashSet<String>> = passages
         .iter()
-        .map(|p| {
-            let mut terms = passage_terms(analyzer, p.text);
-            terms.extend(label_terms(analyzer, p.section, p.full_names));
-            terms
-        })
+        .map(|p| matched_terms(analyzer, p))
         .collect();
     let weights = concept_weights(&concepts, &passage_sets);
-    let total = weights.iter().sum::<f32>().max(f32::EPSILON);
     passages
         .iter()
         .map(|passage| {
             read_units(analyzer, passage)
                 .into_iter()
                 .filter(|(unit, _)| quantity::stated_beyond(unit, &given).answers(asked))
-                .map(|(_, terms)| {
-                    concepts
-                        .iter()
-                        .zip(&weights)
-                        .filter(|(c, _)| c.met_in(&terms))
-                        .map(|(_, w)| *w)
-                        .sum::<f32>()
-                        / total
-                })
+                .map(|(_, terms)| weighted_share(&concepts, &weights, &|c| c.met_in(&terms)))
                 .fold(0.0, f32::max)
         })
         .collect()
+}
+
+/// What a passage is matched by: its text's terms and its section label's.
+fn matched_terms(analyzer: &Analyzer, passage: &Passage) -> HashSet<String> {
+    let mut terms = passage_terms(analyzer, passage.text);
+    terms.extend(label_terms(analyzer, passage.section, passage.full_names));
+    terms
+}
+
+/// The share of the question's concept weight (`weights`, from `concept_weights`) met, "met" as
+/// the caller says.
+fn weighted_share(concepts: &[Concept], weights: &[f32], met: &dyn Fn(&Concept) -> bool) -> f32 {
+    let total: f32 = weights.iter().sum();
+    concepts
+        .iter()
+        .zip(weights)
+        .filter(|(c, _)| met(c))
+        .map(|(_, w)| *w)
+        .sum::<f32>()
+        / total.max(f32::EPSILON)
 }
 
 /// Rarer concepts weigh more: a concept met by every retrieved passage tells little about which
