@@ -606,21 +606,41 @@ async fn a_narrowed_upload_through_the_typed_test_client() {
     assert!(!outsider.contains("sabbatical.md"), "{outsider}");
 }
 
+/// Starts the quoting app on `fixtures`, asks the Korean `question` and asserts it is answered
+/// with `fact` from `section`; the app is returned for further questions. None in the fast tier:
+/// the decision's Korean reading needs the real tagger and dictionary.
+async fn korean_answered_from(
+    fixtures: &'static [&'static str],
+    question: &str,
+    fact: &str,
+    section: &str,
+) -> Option<common::TestApp> {
+    if common::fast_tier() {
+        return None;
+    }
+    let app = common::start_quoting_app(fixtures);
+    let (status, v) = app.ask(question).await;
+    assert_eq!(status, 200, "{v}");
+    common::assert_answered_from(&v, fact, section);
+    Some(app)
+}
+
 /// A Korean question asked the way employees talk ("…더 받아야 하는 건가요?") is judged on what
 /// it names (야근, 수당, 통상임금, 퍼센트), not on its verbs and endings, which no statute uses:
 /// it is answered from 제56조. A question about something the act does not regulate, in the same
 /// everyday words, is still refused.
 #[tokio::test]
 async fn an_everyday_korean_question_is_judged_on_what_it_names() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
-    let (status, v) = app
-        .ask("야근하면 수당은 통상임금의 몇 퍼센트를 더 받아야 하는 건가요?")
-        .await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "100분의 50", "제56조");
+    let Some(app) = korean_answered_from(
+        &["ko-labor-law/labor-standards-act.md"],
+        "야근하면 수당은 통상임금의 몇 퍼센트를 더 받아야 하는 건가요?",
+        "100분의 50",
+        "제56조",
+    )
+    .await
+    else {
+        return;
+    };
     let (_, v) = app.ask("사내 식당 점심 메뉴는 어디서 확인하나요?").await;
     assert_eq!(v["abstained"], true, "{v:#}");
 }
@@ -631,13 +651,16 @@ async fn an_everyday_korean_question_is_judged_on_what_it_names() {
 /// regulate, asked with the same question words, is refused.
 #[tokio::test]
 async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
-    let (status, v) = app.ask("연장근무는 일주일에 몇 시간까지 가능한가요?").await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "12시간", "제53조");
+    let Some(app) = korean_answered_from(
+        &["ko-labor-law/labor-standards-act.md"],
+        "연장근무는 일주일에 몇 시간까지 가능한가요?",
+        "12시간",
+        "제53조",
+    )
+    .await
+    else {
+        return;
+    };
     let (_, v) = app.ask("회사 주차장은 몇 시까지 이용할 수 있나요?").await;
     assert_eq!(v["abstained"], true, "{v:#}");
 }
@@ -647,18 +670,16 @@ async fn a_korean_question_is_not_asked_to_contain_its_own_question_words() {
 /// was quoted.
 #[tokio::test]
 async fn native_counting_words_meet_the_statutes_counters() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&[
-        "ko-labor-law/labor-standards-act.md",
-        "ko-labor-law/labor-standards-act-decree.md",
-    ]);
-    let (status, v) = app
-        .ask("월급을 두 달에 한 번 몰아서 주겠다는데 그래도 되나요?")
-        .await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "1회 이상", "제43조");
+    korean_answered_from(
+        &[
+            "ko-labor-law/labor-standards-act.md",
+            "ko-labor-law/labor-standards-act-decree.md",
+        ],
+        "월급을 두 달에 한 번 몰아서 주겠다는데 그래도 되나요?",
+        "1회 이상",
+        "제43조",
+    )
+    .await;
 }
 
 /// Nouns any question may use (사람, 문제) are no topic a rule must meet: "제 와이프가 … 사람한테
@@ -666,15 +687,13 @@ async fn native_counting_words_meet_the_statutes_counters() {
 /// (제14조); it was refused while 사람 and 문제 counted as unmet concepts.
 #[tokio::test]
 async fn generic_nouns_of_a_korean_question_are_no_topic() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&["tests/eval/docs/ko-conduct/code-of-conduct.md"]);
-    let (status, v) = app
-        .ask("제 와이프가 제 업무 관련된 사람한테 선물을 받으면 저도 문제가 되나요?")
-        .await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "배우자", "제14조");
+    korean_answered_from(
+        &["tests/eval/docs/ko-conduct/code-of-conduct.md"],
+        "제 와이프가 제 업무 관련된 사람한테 선물을 받으면 저도 문제가 되나요?",
+        "배우자",
+        "제14조",
+    )
+    .await;
 }
 
 /// A question asking how the law defines a term names what it asks for, not its topic: "정의"
@@ -682,13 +701,13 @@ async fn generic_nouns_of_a_korean_question_are_no_topic() {
 /// the question was refused.
 #[tokio::test]
 async fn words_asking_for_a_definition_are_no_topic() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&["ko-labor-law/labor-standards-act.md"]);
-    let (status, v) = app.ask("직장 내 괴롭힘은 법에서 어떻게 정의하나요?").await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "업무상 적정범위를 넘어", "제76조의2");
+    korean_answered_from(
+        &["ko-labor-law/labor-standards-act.md"],
+        "직장 내 괴롭힘은 법에서 어떻게 정의하나요?",
+        "업무상 적정범위를 넘어",
+        "제76조의2",
+    )
+    .await;
 }
 
 /// Everyday words over a statute and its decree: "보관" is the statute's 보존, and the article that
@@ -696,18 +715,16 @@ async fn words_asking_for_a_definition_are_no_topic() {
 /// words. Refused before the thesaurus knew 보관 and candidates were ordered by what they meet.
 #[tokio::test]
 async fn an_employees_words_reach_the_article_that_meets_the_whole_question() {
-    if common::fast_tier() {
-        return; // the decision's Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&[
-        "ko-labor-law/labor-standards-act.md",
-        "ko-labor-law/labor-standards-act-decree.md",
-    ]);
-    let (status, v) = app
-        .ask("회사는 근로계약서 같은 서류를 몇 년 동안 보관해야 돼요?")
-        .await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "3년", "제42조");
+    korean_answered_from(
+        &[
+            "ko-labor-law/labor-standards-act.md",
+            "ko-labor-law/labor-standards-act-decree.md",
+        ],
+        "회사는 근로계약서 같은 서류를 몇 년 동안 보관해야 돼요?",
+        "3년",
+        "제42조",
+    )
+    .await;
 }
 
 /// A decree restates its act's words where it fills in a detail the act delegates, so it meets
@@ -743,13 +760,13 @@ async fn the_act_ranks_before_the_decree_that_restates_it() {
 /// says how it is made up, not only from the definitions that repeat the full name.
 #[tokio::test]
 async fn a_defined_short_form_answers_for_the_full_name() {
-    if common::fast_tier() {
-        return; // the Korean reading needs the real tagger and dictionary
-    }
-    let app = common::start_quoting_app(&["tests/eval/docs/ko-council/labor-council-act.md"]);
-    let (status, v) = app.ask("노사협의회는 몇 명으로 구성하나요?").await;
-    assert_eq!(status, 200, "{v}");
-    common::assert_answered_from(&v, "10명 이하", "제6조 ");
+    korean_answered_from(
+        &["tests/eval/docs/ko-council/labor-council-act.md"],
+        "노사협의회는 몇 명으로 구성하나요?",
+        "10명 이하",
+        "제6조 ",
+    )
+    .await;
 }
 
 /// A company's own word for a leave (`retrieval.thesaurus`, its words -> the rules' words)
